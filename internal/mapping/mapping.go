@@ -1,0 +1,43 @@
+// Package mapping turns a verified AWS identity into a Kubernetes user.
+//
+// Backends (file, ConfigMap, CRD, dynamic file) implement Mapper; the server
+// asks them in backendMode order and the first one that maps the identity wins.
+package mapping
+
+import (
+	"context"
+	"errors"
+)
+
+// Identity is what STS said about the caller plus what the checked token
+// carried. Every field comes from a verified source: ARN/UserID/AccountID from
+// the STS answer, AccessKeyID from the validated X-Amz-Credential.
+type Identity struct {
+	ARN          string // as STS returned it, e.g. arn:aws:sts::111122223333:assumed-role/R/S
+	CanonicalARN string // e.g. arn:aws:iam::111122223333:role/R
+	AccountID    string
+	UserID       string // STS UserId, e.g. AROAEXAMPLE:session or AIDAEXAMPLE
+	SessionName  string // empty unless assumed-role / federated-user
+	AccessKeyID  string
+}
+
+// Result is a successful mapping.
+type Result struct {
+	Username string
+	Groups   []string
+	// Source names the backend and entry that matched, for the audit log,
+	// e.g. "MountedFile mapRoles[arn:aws:iam::1:role/admin]".
+	Source string
+}
+
+// ErrNotMapped means the backend holds no entry for the identity. Any other
+// error means the backend matched but could not render a result (fail closed).
+var ErrNotMapped = errors.New("identity not mapped")
+
+// Mapper is one mapping backend.
+type Mapper interface {
+	// Name is the backendMode name, e.g. "MountedFile".
+	Name() string
+	// Map returns ErrNotMapped when no entry applies.
+	Map(ctx context.Context, id Identity) (*Result, error)
+}
