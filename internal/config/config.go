@@ -1,0 +1,249 @@
+// Package config loads iamgate's server configuration. It reads
+// aws-iam-authenticator's config file format unchanged (keys matched
+// case-insensitively, as AIA's viper loader does) plus iamgate's own keys, and
+// refuses unknown keys so that a typo never silently changes who gets in.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/iamgate/iamgate/internal/mapping"
+)
+
+// Defaults match aws-iam-authenticator so a switch changes nothing.
+const (
+	DefaultAddress            = "127.0.0.1"
+	DefaultPort               = 21362
+	DefaultHealthPort         = 21363
+	DefaultStateDir           = "/var/aws-iam-authenticator"
+	DefaultGenerateKubeconfig = "/etc/kubernetes/aws-iam-authenticator/kubeconfig.yaml"
+	DefaultPartition          = "aws"
+	DefaultSTSTimeout         = 10 * time.Second
+	DefaultIdentityCacheSize  = 10000
+)
+
+// Backend names as AIA spells them in backendMode.
+const (
+	BackendMountedFile  = "MountedFile"
+	BackendEKSConfigMap = "EKSConfigMap"
+	BackendCRD          = "CRD"
+	BackendDynamicFile  = "DynamicFile"
+)
+
+// FeatureGates AIA knows. Gates default off: a gate that widens access (such as
+// SSORoleMatch) must be switched on explicitly, so an AIA config never grants
+// more under iamgate than it did under AIA.
+var knownGates = map[string]bool{
+	"SSORoleMatch":          false,
+	"IAMIdentityMappingCRD": false,
+	"ConfigMap":             false,
+}
+
+// Config is the whole server configuration.
+type Config struct {
+	ClusterID string
+	Server    Server
+	// FeatureGates holds explicitly set gates; absent means off.
+	FeatureGates map[string]bool
+	// Problems are mapping entries skipped at load (logged by the caller).
+	Problems []mapping.Problem
+	// Source is the file the config came from, for messages.
+	Source string
+}
+
+// Server holds the server.* keys.
+type Server struct {
+	Address                     string
+	Port                        int
+	Hostname                    string
+	StateDir                    string
+	GenerateKubeconfig          string
+	KubeconfigPregenerated      bool
+	Kubeconfig                  string
+	Master                      string
+	BackendMode                 []string
+	Partition                   string
+	MapRoles                    []mapping.RoleMapping
+	MapUsers                    []mapping.UserMapping
+	MapAccounts                 []string
+	ScrubbedAccounts            []string
+	SourceARN                   string
+	EC2DescribeInstancesRoleARN string
+	EC2DescribeInstancesQPS     int
+	EC2DescribeInstancesBurst   int
+	DynamicFilePath             string
+	DynamicFileUserIDStrict     bool
+	DynamicBackendModePath      string
+	ReservedPrefixConfig        map[string][]string
+
+	// iamgate's own keys.
+	HealthPort        int
+	STSRegions        []string
+	STSHosts          []string
+	STSTimeout        time.Duration
+	IdentityCacheSize int
+	LogFormat         string
+}
+
+// Default fills every unset field with AIA's (or iamgate's) default.
+func (c *Config) Default() {
+	s := &c.Server
+	if s.Address == "" {
+		s.Address = DefaultAddress
+	}
+	if s.Port == 0 {
+		s.Port = DefaultPort
+	}
+	if s.HealthPort == 0 {
+		s.HealthPort = DefaultHealthPort
+	}
+	if s.StateDir == "" {
+		s.StateDir = DefaultStateDir
+	}
+	if len(s.BackendMode) == 0 {
+		s.BackendMode = []string{BackendMountedFile}
+	}
+	if s.Partition == "" {
+		s.Partition = DefaultPartition
+	}
+	if s.STSTimeout == 0 {
+		s.STSTimeout = DefaultSTSTimeout
+	}
+	if s.IdentityCacheSize == 0 {
+		s.IdentityCacheSize = DefaultIdentityCacheSize
+	}
+	if s.LogFormat == "" {
+		s.LogFormat = "text"
+	}
+	if s.EC2DescribeInstancesQPS == 0 {
+		s.EC2DescribeInstancesQPS = 15
+	}
+	if s.EC2DescribeInstancesBurst == 0 {
+		s.EC2DescribeInstancesBurst = 5
+	}
+}
+
+var partitions = map[string]bool{
+	"aws": true, "aws-cn": true, "aws-us-gov": true, "aws-iso": true, "aws-iso-b": true,
+	"aws-iso-e": true, "aws-iso-f": true, "aws-eusc": true,
+}
+
+// supportedBackends are the backends this build can serve; the others are
+// known names that a later release implements, refused rather than ignored.
+var supportedBackends = map[string]bool{BackendMountedFile: true}
+
+var knownBackends = map[string]bool{
+	BackendMountedFile: true, BackendEKSConfigMap: true, BackendCRD: true, BackendDynamicFile: true,
+}
+
+// Validate reports every problem at once.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	s := &c.Server
+	if c.ClusterID == "" {
+		add("clusterID: required (set it in the config file or with -i/--cluster-id)")
+	}
+	if s.Port < 0 || s.Port > 65535 {
+		add("server.port: %d is not a port", s.Port)
+	}
+	if s.HealthPort < 0 || s.HealthPort > 65535 {
+		add("server.healthPort: %d is not a port", s.HealthPort)
+	}
+	if s.Port != 0 && s.Port == s.HealthPort {
+		add("server.healthPort: must differ from server.port (%d)", s.Port)
+	}
+	if !partitions[s.Partition] {
+		add("server.partition: unknown partition %q", s.Partition)
+	}
+	seen := map[string]bool{}
+	for _, b := range s.BackendMode {
+		switch {
+		case !knownBackends[b]:
+			add("server.backendMode: unknown backend %q (known: MountedFile, EKSConfigMap, CRD, DynamicFile)", b)
+		case !supportedBackends[b]:
+			add("server.backendMode: backend %q is not available in this release", b)
+		case seen[b]:
+			add("server.backendMode: backend %q listed twice", b)
+		}
+		seen[b] = true
+	}
+	for _, a := range s.ScrubbedAccounts {
+		if !isAccountID(a) {
+			add("server.scrubbedAccounts: %q is not a 12-digit account id", a)
+		}
+	}
+	if s.STSTimeout < 0 || s.STSTimeout > time.Minute {
+		add("server.stsTimeout: %s is outside (0, 1m]", s.STSTimeout)
+	}
+	if s.IdentityCacheSize < 0 {
+		add("server.identityCacheSize: must not be negative")
+	}
+	if s.LogFormat != "text" && s.LogFormat != "json" {
+		add("server.logFormat: %q is neither text nor json", s.LogFormat)
+	}
+	for _, h := range s.STSHosts {
+		if h == "" || h != strings.ToLower(h) || strings.ContainsAny(h, ":/@ ") || strings.HasSuffix(h, ".") {
+			add("server.stsHosts: %q is not a lower-case host name", h)
+		}
+	}
+	for _, p := range c.Problems {
+		if p.Fatal {
+			errs = append(errs, fmt.Errorf("server.%w", p))
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	if c.Source != "" {
+		return fmt.Errorf("%s: %w", c.Source, errors.Join(errs...))
+	}
+	return errors.Join(errs...)
+}
+
+// SetFeatureGates parses AIA's --feature-gates value, e.g. "SSORoleMatch=true".
+func (c *Config) SetFeatureGates(v string) error {
+	if c.FeatureGates == nil {
+		c.FeatureGates = map[string]bool{}
+	}
+	for _, kv := range strings.Split(v, ",") {
+		kv = strings.TrimSpace(kv)
+		if kv == "" {
+			continue
+		}
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok {
+			return fmt.Errorf("feature-gates: %q is not NAME=true|false", kv)
+		}
+		if _, known := knownGates[name]; !known {
+			return fmt.Errorf("feature-gates: unknown gate %q", name)
+		}
+		switch strings.ToLower(val) {
+		case "true":
+			c.FeatureGates[name] = true
+		case "false":
+			c.FeatureGates[name] = false
+		default:
+			return fmt.Errorf("feature-gates: %s=%q is not true or false", name, val)
+		}
+	}
+	return nil
+}
+
+// Gate reports whether a feature gate is on.
+func (c *Config) Gate(name string) bool { return c.FeatureGates[name] }
+
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,287 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	yaml "sigs.k8s.io/yaml/goyaml.v3"
+
+	"github.com/iamgate/iamgate/internal/mapping"
+)
+
+// Load reads and strictly parses a config file. It does not apply defaults or
+// validate; callers do Default() then Validate() after applying flags.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	c.Source = path
+	return c, nil
+}
+
+// Parse parses config file content.
+func Parse(data []byte) (*Config, error) {
+	c := &Config{}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("parse yaml: %w", err)
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return c, nil // empty file: everything from flags and defaults
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("line %d: the config must be a mapping of keys", root.Line)
+	}
+	err := eachKey(root, "", func(key string, k, v *yaml.Node) error {
+		switch key {
+		case "clusterid":
+			return str(v, &c.ClusterID)
+		case "server":
+			if v.Kind != yaml.MappingNode {
+				return fmt.Errorf("must be a mapping")
+			}
+			return eachKey(v, "server.", func(key string, k, v *yaml.Node) error {
+				return c.setServerKey(key, v)
+			})
+		case "featuregates":
+			var s string
+			if err := str(v, &s); err != nil {
+				return err
+			}
+			return c.SetFeatureGates(s)
+		}
+		return errUnknown
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+var errUnknown = fmt.Errorf("unknown key")
+
+// eachKey walks a mapping node, matching keys case-insensitively and
+// rejecting duplicates, and names the key and line in every error.
+func eachKey(m *yaml.Node, prefix string, f func(lowerKey string, k, v *yaml.Node) error) error {
+	seen := map[string]int{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		name := prefix + k.Value
+		lk := strings.ToLower(k.Value)
+		if line, dup := seen[lk]; dup {
+			return fmt.Errorf("line %d: key %q repeats the key on line %d", k.Line, name, line)
+		}
+		seen[lk] = k.Line
+		if err := f(lk, k, v); err != nil {
+			if err == errUnknown {
+				return fmt.Errorf("line %d: unknown key %q", k.Line, name)
+			}
+			return fmt.Errorf("line %d: key %q: %w", k.Line, name, err)
+		}
+	}
+	return nil
+}
+
+func (c *Config) setServerKey(key string, v *yaml.Node) error {
+	s := &c.Server
+	switch key {
+	case "address":
+		return str(v, &s.Address)
+	case "port":
+		return integer(v, &s.Port)
+	case "hostname":
+		return str(v, &s.Hostname)
+	case "statedir":
+		return str(v, &s.StateDir)
+	case "generatekubeconfig":
+		return str(v, &s.GenerateKubeconfig)
+	case "kubeconfigpregenerated":
+		return boolean(v, &s.KubeconfigPregenerated)
+	case "kubeconfig":
+		return str(v, &s.Kubeconfig)
+	case "master":
+		return str(v, &s.Master)
+	case "backendmode":
+		return strList(v, &s.BackendMode, true)
+	case "partition":
+		return str(v, &s.Partition)
+	case "maproles":
+		roles, probs := mapping.ParseRoles(v)
+		s.MapRoles = roles
+		c.Problems = append(c.Problems, probs...)
+		return nil
+	case "mapusers":
+		users, probs := mapping.ParseUsers(v)
+		s.MapUsers = users
+		c.Problems = append(c.Problems, probs...)
+		return nil
+	case "mapaccounts":
+		accts, probs := mapping.ParseAccounts(v)
+		s.MapAccounts = accts
+		c.Problems = append(c.Problems, probs...)
+		return nil
+	case "scrubbedaccounts":
+		return strList(v, &s.ScrubbedAccounts, false)
+	case "sourcearn":
+		return str(v, &s.SourceARN)
+	case "ec2describeinstancesrolearn":
+		return str(v, &s.EC2DescribeInstancesRoleARN)
+	case "ec2describeinstancesqps":
+		return integer(v, &s.EC2DescribeInstancesQPS)
+	case "ec2describeinstancesburst":
+		return integer(v, &s.EC2DescribeInstancesBurst)
+	case "dynamicfilepath":
+		return str(v, &s.DynamicFilePath)
+	case "dynamicfileuseridstrict":
+		return boolean(v, &s.DynamicFileUserIDStrict)
+	case "dynamicbackendmodepath":
+		return str(v, &s.DynamicBackendModePath)
+	case "reservedprefixconfig":
+		return reservedPrefixes(v, &s.ReservedPrefixConfig)
+	case "healthport":
+		return integer(v, &s.HealthPort)
+	case "stsregions":
+		return strList(v, &s.STSRegions, false)
+	case "stshosts":
+		return strList(v, &s.STSHosts, false)
+	case "ststimeout":
+		var d string
+		if err := str(v, &d); err != nil {
+			return err
+		}
+		t, err := time.ParseDuration(d)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration like 10s", d)
+		}
+		s.STSTimeout = t
+		return nil
+	case "identitycachesize":
+		return integer(v, &s.IdentityCacheSize)
+	case "logformat":
+		return str(v, &s.LogFormat)
+	}
+	return errUnknown
+}
+
+func scalar(v *yaml.Node) error {
+	if v.Kind != yaml.ScalarNode {
+		return fmt.Errorf("must be a single value")
+	}
+	return nil
+}
+
+func str(v *yaml.Node, dst *string) error {
+	if err := scalar(v); err != nil {
+		return err
+	}
+	if v.Tag == "!!null" {
+		*dst = ""
+		return nil
+	}
+	*dst = v.Value
+	return nil
+}
+
+func integer(v *yaml.Node, dst *int) error {
+	if err := scalar(v); err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(v.Value)
+	if err != nil {
+		return fmt.Errorf("%q is not an integer", v.Value)
+	}
+	*dst = n
+	return nil
+}
+
+func boolean(v *yaml.Node, dst *bool) error {
+	if err := scalar(v); err != nil {
+		return err
+	}
+	b, err := strconv.ParseBool(v.Value)
+	if err != nil {
+		return fmt.Errorf("%q is not true or false", v.Value)
+	}
+	*dst = b
+	return nil
+}
+
+// strList accepts a YAML list, or (when commaString) a comma-separated string
+// as AIA's string-slice flags and viper do.
+func strList(v *yaml.Node, dst *[]string, commaString bool) error {
+	switch v.Kind {
+	case yaml.SequenceNode:
+		out := make([]string, 0, len(v.Content))
+		for i, e := range v.Content {
+			if e.Kind != yaml.ScalarNode || e.Value == "" {
+				return fmt.Errorf("item %d (line %d) must be a non-empty string", i, e.Line)
+			}
+			out = append(out, e.Value)
+		}
+		*dst = out
+		return nil
+	case yaml.ScalarNode:
+		if v.Tag == "!!null" {
+			*dst = nil
+			return nil
+		}
+		if commaString {
+			*dst = SplitList(v.Value)
+			return nil
+		}
+	}
+	return fmt.Errorf("must be a list")
+}
+
+// SplitList splits "a, b,c" into its non-empty parts.
+func SplitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// reservedPrefixes reads AIA's reservedPrefixConfig:
+// {BACKEND: {usernamePrefixReserveList: [..]}}.
+func reservedPrefixes(v *yaml.Node, dst *map[string][]string) error {
+	if v.Kind != yaml.MappingNode {
+		return fmt.Errorf("must be a mapping of backend names")
+	}
+	out := map[string][]string{}
+	err := eachKey(v, "", func(_ string, k, bv *yaml.Node) error {
+		if !knownBackends[k.Value] {
+			return fmt.Errorf("unknown backend %q", k.Value)
+		}
+		if bv.Kind != yaml.MappingNode {
+			return fmt.Errorf("must be a mapping")
+		}
+		return eachKey(bv, "", func(key string, _, lv *yaml.Node) error {
+			if key != "usernameprefixreservelist" {
+				return errUnknown
+			}
+			var l []string
+			if err := strList(lv, &l, false); err != nil {
+				return err
+			}
+			out[k.Value] = l
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	*dst = out
+	return nil
+}
