@@ -103,6 +103,9 @@ func (c *Config) Default() {
 	if s.StateDir == "" {
 		s.StateDir = DefaultStateDir
 	}
+	if s.GenerateKubeconfig == "" {
+		s.GenerateKubeconfig = DefaultGenerateKubeconfig
+	}
 	if len(s.BackendMode) == 0 {
 		s.BackendMode = []string{BackendMountedFile}
 	}

@@ -1,0 +1,164 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const aiaConfig = `# an aws-iam-authenticator config file, unchanged
+clusterID: my-cluster
+server:
+  port: 21362
+  stateDir: /var/aws-iam-authenticator
+  ScrubbedAccounts:
+  - "111122223333"
+  backendMode:
+  - MountedFile
+  mapRoles:
+  - roleARN: arn:aws:iam::000000000000:role/KubernetesAdmin
+    username: kubernetes-admin
+    groups:
+    - system:masters
+  - rolearn: arn:aws:iam::000000000000:role/Typo
+    usrname: typo
+  mapUsers:
+  - userARN: arn:aws:iam::000000000000:user/Alice
+    username: alice
+    groups:
+    - system:masters
+  mapAccounts:
+  - "012345678901"
+`
+
+func write(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadAIAConfigUnchanged(t *testing.T) {
+	c, err := Load(write(t, aiaConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Default()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.ClusterID != "my-cluster" || c.Server.Port != 21362 || c.Server.StateDir != "/var/aws-iam-authenticator" {
+		t.Fatalf("scalars: %+v", c)
+	}
+	if len(c.Server.ScrubbedAccounts) != 1 {
+		t.Errorf("keys must match case-insensitively: scrubbedAccounts = %v", c.Server.ScrubbedAccounts)
+	}
+	if len(c.Server.MapRoles) != 1 || c.Server.MapRoles[0].Username != "kubernetes-admin" {
+		t.Errorf("mapRoles: want the valid entry only, got %+v", c.Server.MapRoles)
+	}
+	if len(c.Problems) != 1 || !strings.Contains(c.Problems[0].Error(), "usrname") {
+		t.Errorf("the entry with an unknown field must be skipped and reported, got %v", c.Problems)
+	}
+	if len(c.Server.MapUsers) != 1 || len(c.Server.MapAccounts) != 1 {
+		t.Errorf("mapUsers/mapAccounts: %+v %+v", c.Server.MapUsers, c.Server.MapAccounts)
+	}
+	if c.Server.Address != DefaultAddress || c.Server.HealthPort != DefaultHealthPort || c.Server.Partition != "aws" {
+		t.Errorf("defaults: %+v", c.Server)
+	}
+	if c.Gate("SSORoleMatch") {
+		t.Error("SSORoleMatch must be off unless switched on")
+	}
+}
+
+func TestLoadRejectsUnknownKeyWithFileAndLine(t *testing.T) {
+	p := write(t, "clusterID: x\nserver:\n  port: 1\n  mapRole: []\n")
+	_, err := Load(p)
+	if err == nil {
+		t.Fatal("unknown key accepted")
+	}
+	for _, want := range []string{p, "line 4", `"server.mapRole"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("want a one-line error, got %q", err)
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	for name, tc := range map[string]struct{ body, want string }{
+		"duplicate key ignoring case": {"clusterID: a\nClusterId: b\n", `line 2: key "ClusterId" repeats the key on line 1`},
+		"wrong type":                  {"server:\n  port: abc\n", `line 2: key "server.port": "abc" is not an integer`},
+		"server not a mapping":        {"server: 3\n", `key "server": must be a mapping`},
+		"top-level unknown":           {"clusterId: a\nfoo: 1\n", `line 2: unknown key "foo"`},
+		"not yaml":                    {"server: [\n", "parse yaml"},
+		"bad duration":                {"server:\n  stsTimeout: soon\n", `"soon" is not a duration`},
+		"bad reserved prefix backend": {"server:\n  reservedPrefixConfig:\n    Nope: {usernamePrefixReserveList: [a]}\n", `unknown backend "Nope"`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.body))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
+	c, err := Parse([]byte("server:\n  port: 70000\n  partition: aws-mars\n  backendMode: [MountedFile, Nope, EKSConfigMap]\n  logFormat: xml\n  stsTimeout: 5m\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Default()
+	err = c.Validate()
+	if err == nil {
+		t.Fatal("invalid config accepted")
+	}
+	for _, want := range []string{"clusterID: required", "server.port", "aws-mars", `"Nope"`, "EKSConfigMap", "logFormat", "stsTimeout"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestFatalMappingProblemFailsValidation(t *testing.T) {
+	c, err := Parse([]byte("clusterID: x\nserver:\n  mapRoles:\n  - rolearn: arn:aws:iam::111122223333:role/a\n    username: '{{Nope}}'\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Default()
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "mapRoles[0]") {
+		t.Fatalf("unknown template must be a load error naming the entry, got %v", err)
+	}
+}
+
+func TestBackendModeCommaStringAndDefaults(t *testing.T) {
+	c, err := Parse([]byte("clusterID: x\nserver:\n  backendMode: MountedFile\n  stsTimeout: 3s\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Default()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Server.BackendMode) != 1 || c.Server.STSTimeout != 3*time.Second || c.Server.GenerateKubeconfig != DefaultGenerateKubeconfig {
+		t.Fatalf("%+v", c.Server)
+	}
+}
+
+func TestFeatureGates(t *testing.T) {
+	c := &Config{}
+	if err := c.SetFeatureGates("SSORoleMatch=true"); err != nil || !c.Gate("SSORoleMatch") {
+		t.Fatalf("gate not set: %v", err)
+	}
+	for _, bad := range []string{"Bogus=true", "SSORoleMatch", "SSORoleMatch=maybe"} {
+		if err := (&Config{}).SetFeatureGates(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

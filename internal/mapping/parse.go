@@ -1,0 +1,319 @@
+package mapping
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	yaml "sigs.k8s.io/yaml/goyaml.v3"
+
+	"github.com/iamgate/iamgate/internal/arn"
+)
+
+// Field names. Keys are matched ignoring ASCII case, as aws-iam-authenticator
+// does ("roleARN", "RoleArn" and "rolearn" are one key).
+const (
+	keyRoleARN  = "rolearn"
+	keyUserARN  = "userarn"
+	keyUsername = "username"
+	keyGroups   = "groups"
+	keyUserID   = "userid"
+)
+
+// entryFields is one mapRoles/mapUsers entry before validation.
+type entryFields struct {
+	arn, username, userID string
+	groups                []string
+	// lines of the entry and of each value, for Problem.Line
+	line, arnLine, usernameLine, groupsLine, userIDLine int
+}
+
+// check validates the fields, reporting the line of the offending value.
+// keyFn is roleKey or userKey.
+func (f entryFields) check(section string, i int, keyFn func(string) (string, error)) *Problem {
+	if _, err := keyFn(f.arn); err != nil {
+		return entryProblem(section, i, f.arnLine, err)
+	}
+	if err := checkUsername(f.username); err != nil {
+		return entryProblem(section, i, f.usernameLine, err)
+	}
+	if err := checkGroups(f.groups); err != nil {
+		return entryProblem(section, i, f.groupsLine, err)
+	}
+	if err := checkUserID(f.userID); err != nil {
+		return entryProblem(section, i, f.userIDLine, err)
+	}
+	return nil
+}
+
+// ParseRoles reads a mapRoles sequence. A nil or null node is an empty list.
+// Bad entries are skipped whole and reported; the rest are returned with
+// assumed-role ARNs canonicalized to their role.
+func ParseRoles(n *yaml.Node) ([]RoleMapping, []Problem) {
+	var out []RoleMapping
+	probs := eachEntry(SectionRoles, n, func(i int, e *yaml.Node) *Problem {
+		f, p := readEntry(SectionRoles, i, e, keyRoleARN)
+		if p != nil {
+			return p
+		}
+		if p := f.check(SectionRoles, i, roleKey); p != nil {
+			return p
+		}
+		canon, err := canonicalRoleARN(f.arn)
+		if err != nil { // unreachable after check; fail closed anyway
+			return entryProblem(SectionRoles, i, f.arnLine, err)
+		}
+		m := RoleMapping{RoleARN: canon, Username: f.username, Groups: f.groups, UserID: f.userID}
+		out = append(out, m)
+		return nil
+	})
+	return out, probs
+}
+
+// ParseUsers reads a mapUsers sequence; see ParseRoles.
+func ParseUsers(n *yaml.Node) ([]UserMapping, []Problem) {
+	var out []UserMapping
+	probs := eachEntry(SectionUsers, n, func(i int, e *yaml.Node) *Problem {
+		f, p := readEntry(SectionUsers, i, e, keyUserARN)
+		if p != nil {
+			return p
+		}
+		if p := f.check(SectionUsers, i, userKey); p != nil {
+			return p
+		}
+		canon, err := canonicalUserARN(f.arn)
+		if err != nil { // unreachable after check; fail closed anyway
+			return entryProblem(SectionUsers, i, f.arnLine, err)
+		}
+		out = append(out, UserMapping{UserARN: canon, Username: f.username, Groups: f.groups, UserID: f.userID})
+		return nil
+	})
+	return out, probs
+}
+
+// ParseAccounts reads a mapAccounts sequence of 12-digit account IDs, given
+// as strings or as plain YAML integers. Duplicates are dropped.
+func ParseAccounts(n *yaml.Node) ([]string, []Problem) {
+	var out []string
+	seen := map[string]bool{}
+	probs := eachEntry(SectionAccounts, n, func(i int, e *yaml.Node) *Problem {
+		if e.Kind != yaml.ScalarNode {
+			return entryProblem(SectionAccounts, i, e.Line, errors.New("must be a 12-digit account ID"))
+		}
+		switch e.ShortTag() {
+		case "!!str", "!!int", "!!float": // a leading zero can make YAML read 12 digits as a float
+		default:
+			return entryProblem(SectionAccounts, i, e.Line, fmt.Errorf("must be a 12-digit account ID, got %s", e.ShortTag()))
+		}
+		if !arn.IsAccountID(e.Value) {
+			return entryProblem(SectionAccounts, i, e.Line, fmt.Errorf("%q is not a 12-digit account ID", e.Value))
+		}
+		if !seen[e.Value] {
+			seen[e.Value] = true
+			out = append(out, e.Value)
+		}
+		return nil
+	})
+	return out, probs
+}
+
+// ParseRolesYAML parses data (e.g. the aws-auth ConfigMap's mapRoles string)
+// as a YAML list and reads it with ParseRoles. Line numbers count from the
+// start of data.
+func ParseRolesYAML(data []byte) ([]RoleMapping, []Problem) {
+	n, p := decodeYAML(SectionRoles, data)
+	if p != nil {
+		return nil, []Problem{*p}
+	}
+	return ParseRoles(n)
+}
+
+// ParseUsersYAML is ParseRolesYAML for mapUsers.
+func ParseUsersYAML(data []byte) ([]UserMapping, []Problem) {
+	n, p := decodeYAML(SectionUsers, data)
+	if p != nil {
+		return nil, []Problem{*p}
+	}
+	return ParseUsers(n)
+}
+
+// ParseAccountsYAML is ParseRolesYAML for mapAccounts.
+func ParseAccountsYAML(data []byte) ([]string, []Problem) {
+	n, p := decodeYAML(SectionAccounts, data)
+	if p != nil {
+		return nil, []Problem{*p}
+	}
+	return ParseAccounts(n)
+}
+
+// decodeYAML decodes exactly one YAML document; empty input gives a nil node.
+func decodeYAML(section string, data []byte) (*yaml.Node, *Problem) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		return nil, &Problem{Section: section, Index: -1, Err: fmt.Errorf("invalid YAML: %w", err), Fatal: true}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, &Problem{Section: section, Index: -1, Line: extra.Line,
+			Err: errors.New("more than one YAML document"), Fatal: true}
+	}
+	return &doc, nil
+}
+
+// eachEntry walks a sequence node, calling fn for every (alias-resolved)
+// element and collecting the problems it reports.
+func eachEntry(section string, n *yaml.Node, fn func(i int, e *yaml.Node) *Problem) []Problem {
+	n = resolve(n)
+	if n != nil && n.Kind == yaml.DocumentNode {
+		if len(n.Content) == 0 {
+			return nil
+		}
+		n = resolve(n.Content[0])
+	}
+	if n == nil || n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null") {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		return []Problem{{Section: section, Index: -1, Line: n.Line, Fatal: true,
+			Err: fmt.Errorf("must be a list, got %s", kindName(n))}}
+	}
+	var probs []Problem
+	for i, e := range n.Content {
+		e = resolve(e)
+		if e == nil {
+			probs = append(probs, Problem{Section: section, Index: i, Err: errors.New("empty entry")})
+			continue
+		}
+		if p := fn(i, e); p != nil {
+			probs = append(probs, *p)
+		}
+	}
+	return probs
+}
+
+// readEntry reads one mapRoles/mapUsers mapping. Any unknown or repeated key
+// or wrongly typed value rejects the whole entry: guessing what a malformed
+// entry meant could grant access nobody intended.
+func readEntry(section string, i int, e *yaml.Node, arnKey string) (entryFields, *Problem) {
+	f := entryFields{line: e.Line}
+	if e.Kind != yaml.MappingNode {
+		return f, entryProblem(section, i, e.Line, fmt.Errorf("entry must be a mapping, got %s", kindName(e)))
+	}
+	seen := map[string]bool{}
+	for j := 0; j+1 < len(e.Content); j += 2 {
+		k, v := resolve(e.Content[j]), resolve(e.Content[j+1])
+		if k == nil || v == nil || k.Kind != yaml.ScalarNode {
+			return f, entryProblem(section, i, e.Line, errors.New("field names must be strings"))
+		}
+		name := strings.ToLower(k.Value)
+		switch name {
+		case arnKey, keyUsername, keyGroups, keyUserID:
+		case "sso":
+			return f, entryProblem(section, i, k.Line, errors.New(`"sso" mappings are not supported`))
+		default:
+			return f, entryProblem(section, i, k.Line, fmt.Errorf("unknown field %q", k.Value))
+		}
+		if seen[name] {
+			return f, entryProblem(section, i, k.Line, fmt.Errorf("field %q given more than once", k.Value))
+		}
+		seen[name] = true
+		if name == keyGroups {
+			gs, line, err := readStrings(v)
+			if err != nil {
+				return f, entryProblem(section, i, line, fmt.Errorf("%s: %w", k.Value, err))
+			}
+			f.groups, f.groupsLine = gs, v.Line
+			continue
+		}
+		s, err := readString(v)
+		if err != nil {
+			return f, entryProblem(section, i, v.Line, fmt.Errorf("%s: %w", k.Value, err))
+		}
+		switch name {
+		case arnKey:
+			f.arn, f.arnLine = s, v.Line
+		case keyUsername:
+			f.username, f.usernameLine = s, v.Line
+		case keyUserID:
+			if s == "" {
+				return f, entryProblem(section, i, v.Line, fmt.Errorf("%s is empty", k.Value))
+			}
+			f.userID, f.userIDLine = s, v.Line
+		}
+	}
+	if !seen[arnKey] {
+		return f, entryProblem(section, i, e.Line, fmt.Errorf("missing %s", arnKey))
+	}
+	if !seen[keyUsername] {
+		return f, entryProblem(section, i, e.Line, errors.New("missing username"))
+	}
+	return f, nil
+}
+
+func readString(v *yaml.Node) (string, error) {
+	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
+		return "", fmt.Errorf("must be a string, got %s", kindName(v))
+	}
+	return v.Value, nil
+}
+
+// readStrings reads a list of strings; null means no groups. On error it
+// also returns the line of the offending node.
+func readStrings(v *yaml.Node) ([]string, int, error) {
+	if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
+		return nil, 0, nil
+	}
+	if v.Kind != yaml.SequenceNode {
+		return nil, v.Line, fmt.Errorf("must be a list of strings, got %s", kindName(v))
+	}
+	out := make([]string, 0, len(v.Content))
+	for j, g := range v.Content {
+		g = resolve(g)
+		if g == nil {
+			return nil, v.Line, fmt.Errorf("[%d] is empty", j)
+		}
+		s, err := readString(g)
+		if err != nil {
+			return nil, g.Line, fmt.Errorf("[%d] %w", j, err)
+		}
+		out = append(out, s)
+	}
+	return out, 0, nil
+}
+
+func entryProblem(section string, i, line int, err error) *Problem {
+	var te errTemplate
+	return &Problem{Section: section, Index: i, Line: line, Err: err, Fatal: errors.As(err, &te)}
+}
+
+// resolve follows an alias to its anchored node. Anchors cannot sit on
+// aliases, so one step is enough and expansion stays linear.
+func resolve(n *yaml.Node) *yaml.Node {
+	if n != nil && n.Kind == yaml.AliasNode {
+		return n.Alias
+	}
+	return n
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return n.ShortTag()
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.AliasNode:
+		return "an alias"
+	case yaml.DocumentNode:
+		return "a document"
+	default:
+		return "nothing"
+	}
+}
