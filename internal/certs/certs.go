@@ -10,6 +10,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -49,12 +50,20 @@ type Options struct {
 type Result struct {
 	CreatedCA   bool
 	CreatedLeaf bool
-	CAPEM       []byte
+	// Adopted is set when the state dir held aws-iam-authenticator's
+	// self-signed cert.pem/key.pem and no ca.pem: the pair is kept as it is
+	// and cert.pem itself is the pinned CA (CAPEM), as AIA pinned it.
+	Adopted bool
+	// Missing lists requested names an adopted cert.pem does not cover.
+	Missing []string
+	CAPEM   []byte
 }
 
 // Ensure makes sure the state dir holds a CA and a valid leaf for the given
 // names. Existing keys are kept unless Force; a leaf that is missing, expiring
-// within 30 days, or lacking a requested name is re-issued from the CA.
+// within 30 days, or lacking a requested name is re-issued from the CA for the
+// same key. A serving pair with no CA beside it (aws-iam-authenticator's) is
+// adopted as it is; see Result.Adopted.
 func Ensure(o Options) (Result, error) {
 	var res Result
 	now := time.Now
@@ -71,6 +80,10 @@ func Ensure(o Options) (Result, error) {
 	case err == nil && !o.Force:
 	case err != nil && !o.Force && (exists(path(CAFile)) || exists(path(CAKeyFile))):
 		return res, fmt.Errorf("load CA (use --force to replace it): %w", err)
+	case !o.Force && (exists(path(CertFile)) || exists(path(KeyFile))):
+		// No CA but a serving pair: an aws-iam-authenticator state dir (or a
+		// pair made elsewhere). kube-apiserver pins that cert.pem, so keep it.
+		return adopt(path(CertFile), path(KeyFile), o, now())
 	default:
 		caCert, caKey, err = newCA(now())
 		if err != nil {
@@ -83,24 +96,83 @@ func Ensure(o Options) (Result, error) {
 	}
 	res.CAPEM = pemCert(caCert)
 
-	leaf, _, err := loadPair(path(CertFile), path(KeyFile))
-	if err != nil && !o.Force && !res.CreatedCA && (exists(path(CertFile)) || exists(path(KeyFile))) {
+	leaf, leafKey, err := loadPair(path(CertFile), path(KeyFile))
+	if err != nil && !o.Force && (exists(path(CertFile)) || exists(path(KeyFile))) {
 		return res, fmt.Errorf("load serving certificate (use --force to replace it): %w", err)
 	}
 	need := err != nil || res.CreatedCA || o.Force ||
 		now().Add(renewBefore).After(leaf.NotAfter) ||
 		leaf.CheckSignatureFrom(caCert) != nil || !covers(leaf, o.Hostnames, o.IPs)
 	if need {
-		leaf, leafKey, err := newLeaf(caCert, caKey, o.Hostnames, o.IPs, now())
+		// Renewing or adding a name keeps key.pem: keys change only with
+		// --force (or when there was none).
+		keep := err == nil && !o.Force && !res.CreatedCA
+		if !keep {
+			leafKey = nil
+		}
+		leaf, leafKey, err := newLeaf(caCert, caKey, leafKey, o.Hostnames, o.IPs, now())
 		if err != nil {
 			return res, err
 		}
-		if err := writePair(path(CertFile), path(KeyFile), leaf, leafKey); err != nil {
+		if keep {
+			err = WriteFileAtomic(path(CertFile), pemCert(leaf), 0o644)
+		} else {
+			err = writePair(path(CertFile), path(KeyFile), leaf, leafKey)
+		}
+		if err != nil {
 			return res, err
 		}
 		res.CreatedLeaf = true
 	}
 	return res, nil
+}
+
+// adopt keeps a serving pair that has no iamgate CA beside it, such as
+// aws-iam-authenticator's self-signed RSA cert.pem/key.pem. Replacing it would
+// break the kube-apiserver that pins it, so only --force does.
+func adopt(certPath, keyPath string, o Options, now time.Time) (Result, error) {
+	res := Result{Adopted: true}
+	leaf, err := loadAnyPair(certPath, keyPath, &res.CAPEM)
+	if err != nil {
+		return res, fmt.Errorf("load serving certificate (there is no %s; use --force to replace %s and %s): %w",
+			CAFile, filepath.Base(certPath), filepath.Base(keyPath), err)
+	}
+	if now.After(leaf.NotAfter) {
+		return res, fmt.Errorf("%s expired on %s (there is no %s; use --force to replace it with a CA-signed pair)",
+			certPath, leaf.NotAfter.Format(time.DateOnly), CAFile)
+	}
+	for _, n := range o.Hostnames {
+		if leaf.VerifyHostname(n) != nil {
+			res.Missing = append(res.Missing, n)
+		}
+	}
+	for _, ip := range o.IPs {
+		if leaf.VerifyHostname(ip.String()) != nil {
+			res.Missing = append(res.Missing, ip.String())
+		}
+	}
+	return res, nil
+}
+
+// loadAnyPair loads a PEM pair with any key type crypto/tls accepts and
+// appends the certificates, re-encoded, to chainPEM.
+func loadAnyPair(certPath, keyPath string, chainPEM *[]byte) (*x509.Certificate, error) {
+	cb, err := os.ReadFile(certPath)
+	if err != nil {
+		return nil, err
+	}
+	kb, err := os.ReadFile(keyPath)
+	if err != nil {
+		return nil, err
+	}
+	pair, err := tls.X509KeyPair(cb, kb)
+	if err != nil {
+		return nil, fmt.Errorf("%s, %s: %w", certPath, keyPath, err)
+	}
+	for _, der := range pair.Certificate {
+		*chainPEM = append(*chainPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+	}
+	return x509.ParseCertificate(pair.Certificate[0])
 }
 
 func exists(p string) bool {
@@ -161,10 +233,13 @@ func newCA(now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	return c, key, err
 }
 
-func newLeaf(ca *x509.Certificate, caKey *ecdsa.PrivateKey, names []string, ips []net.IP, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	key, err := newKey()
-	if err != nil {
-		return nil, nil, err
+// newLeaf issues a serving certificate for key, or for a new key when key is nil.
+func newLeaf(ca *x509.Certificate, caKey, key *ecdsa.PrivateKey, names []string, ips []net.IP, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	var err error
+	if key == nil {
+		if key, err = newKey(); err != nil {
+			return nil, nil, err
+		}
 	}
 	sn, err := serial()
 	if err != nil {

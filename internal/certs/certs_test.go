@@ -2,11 +2,16 @@ package certs
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
+	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,5 +161,99 @@ func TestWebhookKubeconfigPinsCA(t *testing.T) {
 	}
 	if !bytes.Equal(cl.CertificateAuthorityData, res.CAPEM) {
 		t.Error("CA not pinned")
+	}
+}
+
+// writeAIAPair writes what aws-iam-authenticator leaves in its state dir: a
+// self-signed RSA certificate (CA:TRUE) and a PKCS#1 "RSA PRIVATE KEY".
+func writeAIAPair(t *testing.T, dir string, notAfter time.Time) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "aws-iam-authenticator"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: notAfter,
+		KeyUsage:    x509.KeyUsageKeyEncipherment | x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{""},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.WriteFile(filepath.Join(dir, CertFile), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644))
+	must(os.WriteFile(filepath.Join(dir, KeyFile), pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600))
+}
+
+func TestEnsureAdoptsAIAStateDir(t *testing.T) {
+	dir := t.TempDir()
+	writeAIAPair(t, dir, time.Now().Add(100*365*24*time.Hour))
+	cert1, _ := os.ReadFile(filepath.Join(dir, CertFile))
+	key1, _ := os.ReadFile(filepath.Join(dir, KeyFile))
+	o := Options{StateDir: dir, Hostnames: []string{"localhost"}, IPs: []net.IP{net.ParseIP("127.0.0.1")}}
+	res, err := Ensure(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Adopted || res.CreatedCA || res.CreatedLeaf {
+		t.Fatalf("want the AIA pair adopted, got %+v", res)
+	}
+	if !bytes.Equal(res.CAPEM, cert1) {
+		t.Error("the adopted cert.pem must be the pinned CA, as AIA pinned it")
+	}
+	if len(res.Missing) != 1 || res.Missing[0] != "localhost" {
+		t.Errorf("Missing = %v, want [localhost]", res.Missing)
+	}
+	cert2, _ := os.ReadFile(filepath.Join(dir, CertFile))
+	key2, _ := os.ReadFile(filepath.Join(dir, KeyFile))
+	if !bytes.Equal(cert1, cert2) || !bytes.Equal(key1, key2) || exists(filepath.Join(dir, CAFile)) {
+		t.Fatal("AIA's pair was replaced without --force")
+	}
+	o.Force = true
+	if res, err = Ensure(o); err != nil || !res.CreatedCA || !res.CreatedLeaf || res.Adopted {
+		t.Fatalf("--force: %+v %v", res, err)
+	}
+}
+
+func TestEnsureRefusesExpiredOrBrokenForeignPair(t *testing.T) {
+	dir := t.TempDir()
+	writeAIAPair(t, dir, time.Now().Add(-time.Minute))
+	if _, err := Ensure(Options{StateDir: dir}); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("expired AIA pair: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, KeyFile), []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Ensure(Options{StateDir: dir}); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("broken key without a CA must not be replaced silently: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, KeyFile)); string(b) != "garbage" {
+		t.Fatal("key.pem changed")
+	}
+}
+
+func TestEnsureReissueKeepsLeafKey(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Ensure(Options{StateDir: dir, Hostnames: []string{"localhost"}}); err != nil {
+		t.Fatal(err)
+	}
+	key1, _ := os.ReadFile(filepath.Join(dir, KeyFile))
+	res, err := Ensure(Options{StateDir: dir, Hostnames: []string{"localhost", "added.example"}})
+	if err != nil || !res.CreatedLeaf {
+		t.Fatalf("%+v %v", res, err)
+	}
+	key2, _ := os.ReadFile(filepath.Join(dir, KeyFile))
+	if !bytes.Equal(key1, key2) {
+		t.Fatal("adding a name replaced key.pem without --force")
+	}
+	if err := readCert(t, filepath.Join(dir, CertFile)).VerifyHostname("added.example"); err != nil {
+		t.Fatal(err)
 	}
 }

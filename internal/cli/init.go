@@ -1,8 +1,95 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"strings"
 
-// NewInitCommand is a placeholder until its owner writes it.
+	"github.com/spf13/cobra"
+
+	"github.com/iamgate/iamgate/internal/certs"
+	"github.com/iamgate/iamgate/internal/config"
+)
+
+type initOptions struct {
+	serverFlags
+	force bool
+}
+
+// NewInitCommand writes the webhook's CA, serving certificate and the
+// kubeconfig kube-apiserver needs.
 func NewInitCommand(deps Deps, streams Streams) *cobra.Command {
-	return &cobra.Command{Use: "init"}
+	o := &initOptions{}
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Create the webhook's certificates and kube-apiserver's webhook kubeconfig",
+		Long: `Create a small CA, a serving certificate it signs (ECDSA P-256) and the
+kubeconfig that kube-apiserver reads with --authentication-token-webhook-config-file.
+
+Files in the state dir: ca.pem, ca-key.pem, cert.pem, key.pem (cert.pem and
+key.pem as aws-iam-authenticator names them). The kubeconfig pins the CA, so
+a renewed serving certificate keeps working; "iamgate server" reloads it.
+
+Running init again changes nothing unless a name was added or the serving
+certificate is within 30 days of expiry; keys are replaced only with --force.`,
+		Example: `  iamgate init -i my-cluster --state-dir /var/iamgate \
+    --hostname iamgate.example.internal --generate-kubeconfig /etc/kubernetes/iamgate/kubeconfig.yaml
+  kube-apiserver --authentication-token-webhook-config-file=/etc/kubernetes/iamgate/kubeconfig.yaml ...`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runInit(cmd, o, deps, streams)
+		},
+	}
+	o.addFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&o.force, "force", false, "replace existing keys and certificates")
+	return cmd
+}
+
+func runInit(cmd *cobra.Command, o *initOptions, deps Deps, streams Streams) error {
+	c, err := o.load(cmd.Flags())
+	if err != nil {
+		return err
+	}
+	res, kcPath, err := ensureServingFiles(c, o.force, deps)
+	if err != nil {
+		return err
+	}
+	say := func(done bool, what string) {
+		verb := "kept"
+		if done {
+			verb = "wrote"
+		}
+		fmt.Fprintf(streams.Out, "%s %s\n", verb, what)
+	}
+	if res.Adopted {
+		fmt.Fprintf(streams.Out, "kept %s/%s (a pair without %s, e.g. aws-iam-authenticator's: pinned as it is; --force replaces it)\n",
+			c.Server.StateDir, certs.CertFile, certs.CAFile)
+		if len(res.Missing) > 0 {
+			fmt.Fprintf(streams.Err, "warning: %s/%s does not cover %s; --force issues a CA-signed one that does\n",
+				c.Server.StateDir, certs.CertFile, strings.Join(res.Missing, ", "))
+		}
+	} else {
+		say(res.CreatedCA, c.Server.StateDir+"/"+certs.CAFile)
+		say(res.CreatedLeaf, c.Server.StateDir+"/"+certs.CertFile)
+	}
+	if kcPath != "" {
+		fmt.Fprintf(streams.Out, "wrote %s (pass it to kube-apiserver --authentication-token-webhook-config-file)\n", kcPath)
+	}
+	return nil
+}
+
+// ensureServingFiles creates or renews the certificates and (unless
+// pregenerated) writes the webhook kubeconfig. Both init and server use it.
+func ensureServingFiles(c *config.Config, force bool, deps Deps) (certs.Result, string, error) {
+	dns, ips, host := certNames(&c.Server)
+	res, err := certs.Ensure(certs.Options{StateDir: c.Server.StateDir, Hostnames: dns, IPs: ips, Force: force, Now: deps.Now})
+	if err != nil {
+		return res, "", fmt.Errorf("state dir %s: %w", c.Server.StateDir, err)
+	}
+	if c.Server.KubeconfigPregenerated || c.Server.GenerateKubeconfig == "" {
+		return res, "", nil
+	}
+	if err := certs.WebhookKubeconfig(c.Server.GenerateKubeconfig, host, c.Server.Port, res.CAPEM); err != nil {
+		return res, "", err
+	}
+	return res, c.Server.GenerateKubeconfig, nil
 }

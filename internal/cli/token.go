@@ -1,8 +1,174 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
 
-// NewTokenCommand is a placeholder until its owner writes it.
+	"github.com/spf13/cobra"
+
+	"github.com/iamgate/iamgate/internal/awscreds"
+	"github.com/iamgate/iamgate/internal/execcred"
+	"github.com/iamgate/iamgate/internal/token"
+	"github.com/iamgate/iamgate/internal/tokencache"
+	"github.com/iamgate/iamgate/internal/tokenflags"
+)
+
+// tokenLockWait bounds how long a call waits for another iamgate process
+// that is refreshing the cache (possibly waiting for an MFA code). After
+// that it goes ahead on its own: the lock only saves duplicate work, since
+// cache files are replaced atomically.
+const tokenLockWait = 60 * time.Second
+
+const tokenLong = `Print a bearer token for Kubernetes, signed with your AWS identity.
+
+kubectl runs this command as an exec credential plugin. The token is a
+presigned STS GetCallerIdentity request bound to the cluster id (-i); the
+iamgate (or aws-iam-authenticator) server asks STS who signed it and maps that
+ARN to a Kubernetes user. The output is an ExecCredential document whose
+apiVersion follows KUBERNETES_EXEC_INFO.
+
+Credentials come from the AWS SDK default chain: environment variables, the
+shared config and credentials files (AWS_PROFILE or --profile, role_arn with
+source_profile, mfa_serial, SSO, credential_process), web identity, container
+credentials and EC2 instance metadata. MFA prompts are written to stderr.
+
+Tokens are cached until a minute before they expire, and assumed-role
+credentials while more than 15 minutes remain, under
+~/.kube/cache/iamgate (or $IAMGATE_CACHE_DIR). "iamgate cache clear" empties it.
+
+Use it from a kubeconfig:
+
+  users:
+  - name: my-cluster
+    user:
+      exec:
+        apiVersion: client.authentication.k8s.io/v1
+        command: iamgate
+        args: ["token", "-i", "my-cluster"]
+        env:
+        - name: AWS_PROFILE
+          value: dev
+        interactiveMode: IfAvailable`
+
+// NewTokenCommand is "iamgate token". Its flags are those of the lean front
+// binary (internal/tokenflags), which answers cache hits before this code is
+// even loaded; this is the path for misses.
 func NewTokenCommand(deps Deps, streams Streams) *cobra.Command {
-	return &cobra.Command{Use: "token"}
+	var o tokenflags.Options
+	cmd := &cobra.Command{
+		Use:   "token -i CLUSTER_ID",
+		Short: "Print a token for kubectl (exec credential plugin)",
+		Long:  tokenLong,
+		Example: `  iamgate token -i my-cluster
+  iamgate token -i my-cluster -r arn:aws:iam::111122223333:role/k8s-admin
+  iamgate token -i my-cluster --profile dev --region eu-west-1 --token-only`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runToken(cmd.Context(), deps, streams, o)
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func tokenEnv(deps Deps) func(string) string {
+	if deps.Getenv != nil {
+		return deps.Getenv
+	}
+	return os.Getenv
+}
+
+func runToken(ctx context.Context, deps Deps, streams Streams, o tokenflags.Options) error {
+	getenv := tokenEnv(deps)
+	o.ApplyEnv(getenv)
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	info := execcred.ParseInfo(getenv(execcred.EnvExecInfo))
+	if info.Warning != "" && !o.TokenOnly {
+		fmt.Fprintf(streams.Err, "warning: %s\n", info.Warning)
+	}
+	emit := func(tok string, exp time.Time) error {
+		return writeToken(streams.Out, o.TokenOnly, info.APIVersion, tok, exp)
+	}
+
+	var store *tokencache.Store
+	key := o.TokenKey(getenv)
+	if !o.NoCache {
+		dir, err := tokencache.DefaultDir(getenv)
+		if err != nil {
+			fmt.Fprintf(streams.Err, "warning: token cache disabled: %v\n", err)
+		} else {
+			store = &tokencache.Store{Dir: dir}
+		}
+	}
+	if store != nil {
+		if e, ok := store.ReadToken(key, deps.now()); ok {
+			return emit(e.Token, e.Expires)
+		}
+		unlock, err := store.Lock(ctx, tokenLockWait)
+		switch {
+		case errors.Is(err, tokencache.ErrLockTimeout):
+			fmt.Fprintf(streams.Err, "warning: %v; continuing without it\n", err)
+		case err != nil:
+			// The directory cannot be made safe; work without any cache.
+			fmt.Fprintf(streams.Err, "warning: cache disabled: %v\n", err)
+			store = nil
+		default:
+			defer unlock()
+			// Another kubectl may have refreshed it while we waited.
+			if e, ok := store.ReadToken(key, deps.now()); ok {
+				return emit(e.Token, e.Expires)
+			}
+		}
+	}
+
+	cfg, err := awscreds.Load(ctx, awscreds.Options{
+		Profile:            o.Profile,
+		Region:             o.Region,
+		Role:               o.Role,
+		ExternalID:         o.ExternalID,
+		SessionName:        o.SessionName,
+		ForwardSessionName: o.ForwardSessionName,
+		Interactive:        info.Interactive,
+		In:                 streams.In,
+		Prompt:             streams.Err,
+		Cache:              store,
+		CredentialsKey:     o.CredentialsKey(getenv),
+		BaseCredentialsKey: o.BaseCredentialsKey(getenv),
+		Warn:               streams.Err,
+		Now:                deps.now,
+	})
+	if err != nil {
+		return err
+	}
+	tok, exp, err := token.Presign(ctx, cfg, o.ClusterID, token.PresignOptions{Now: deps.now})
+	if err != nil {
+		return err
+	}
+	if store != nil {
+		if err := store.WriteToken(key, tokencache.Entry{Token: tok, Expires: exp}); err != nil {
+			fmt.Fprintf(streams.Err, "warning: could not cache the token: %v\n", err)
+		}
+	}
+	return emit(tok, exp)
+}
+
+// writeToken prints the result: the ExecCredential, or the bare token. Only
+// this ever goes to stdout.
+func writeToken(w io.Writer, tokenOnly bool, apiVersion, tok string, exp time.Time) error {
+	if tokenOnly {
+		_, err := io.WriteString(w, tok+"\n")
+		return err
+	}
+	doc, err := execcred.Marshal(apiVersion, tok, exp)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(doc)
+	return err
 }

@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,13 +34,17 @@ const (
 	BackendDynamicFile  = "DynamicFile"
 )
 
-// FeatureGates AIA knows. Gates default off: a gate that widens access (such as
-// SSORoleMatch) must be switched on explicitly, so an AIA config never grants
-// more under iamgate than it did under AIA.
+// FeatureGates AIA knows (its pkg/config/features.go), so an AIA command line
+// never fails on a gate name. Gates default off: a gate that widens access
+// (such as SSORoleMatch) must be switched on explicitly, so an AIA config never
+// grants more under iamgate than it did under AIA. ConfiguredInitDirectories
+// is accepted for compatibility; iamgate's init always writes to the
+// configured directories.
 var knownGates = map[string]bool{
-	"SSORoleMatch":          false,
-	"IAMIdentityMappingCRD": false,
-	"ConfigMap":             false,
+	"SSORoleMatch":              false,
+	"IAMIdentityMappingCRD":     false,
+	"ConfiguredInitDirectories": false,
+	"ConfigMap":                 false,
 }
 
 // Config is the whole server configuration.
@@ -221,17 +226,16 @@ func (c *Config) SetFeatureGates(v string) error {
 		if !ok {
 			return fmt.Errorf("feature-gates: %q is not NAME=true|false", kv)
 		}
+		name = strings.TrimSpace(name)
 		if _, known := knownGates[name]; !known {
 			return fmt.Errorf("feature-gates: unknown gate %q", name)
 		}
-		switch strings.ToLower(val) {
-		case "true":
-			c.FeatureGates[name] = true
-		case "false":
-			c.FeatureGates[name] = false
-		default:
+		// strconv.ParseBool, as Kubernetes' feature-gate flag parses values.
+		on, err := strconv.ParseBool(strings.TrimSpace(val))
+		if err != nil {
 			return fmt.Errorf("feature-gates: %s=%q is not true or false", name, val)
 		}
+		c.FeatureGates[name] = on
 	}
 	return nil
 }

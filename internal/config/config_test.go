@@ -99,6 +99,9 @@ func TestLoadRejects(t *testing.T) {
 		"not yaml":                    {"server: [\n", "parse yaml"},
 		"bad duration":                {"server:\n  stsTimeout: soon\n", `"soon" is not a duration`},
 		"bad reserved prefix backend": {"server:\n  reservedPrefixConfig:\n    Nope: {usernamePrefixReserveList: [a]}\n", `unknown backend "Nope"`},
+		"reserved prefix list entry":  {"server:\n  reservedPrefixConfig:\n  - backendMode: Nope\n", `item 0 (line 3): unknown backend "Nope"`},
+		"reserved prefix no backend":  {"server:\n  reservedPrefixConfig:\n  - usernamePrefixReserveList: [a]\n", "backendMode is required"},
+		"reserved prefix unknown key": {"server:\n  reservedPrefixConfig:\n  - backendMode: CRD\n    prefixes: [a]\n", `unknown key "prefixes"`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.body))
@@ -160,5 +163,48 @@ func TestFeatureGates(t *testing.T) {
 		if err := (&Config{}).SetFeatureGates(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// AIA unmarshals server.reservedPrefixConfig into a list of
+// {backendMode, usernamePrefixReserveList}; such a file must load unchanged.
+func TestReservedPrefixConfigAIAListForm(t *testing.T) {
+	c, err := Parse([]byte(`clusterID: x
+server:
+  reservedPrefixConfig:
+  - backendMode: MountedFile
+    usernamePrefixReserveList: ["eks:", "amazon:"]
+  - BackendMode: CRD
+    UsernamePrefixReserveList:
+    - "corp:"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Server.ReservedPrefixConfig
+	if len(got) != 2 || len(got[BackendMountedFile]) != 2 || got[BackendMountedFile][0] != "eks:" || got[BackendCRD][0] != "corp:" {
+		t.Fatalf("reservedPrefixConfig = %v", got)
+	}
+}
+
+func TestEmptyServerSection(t *testing.T) {
+	c, err := Parse([]byte("clusterID: x\nserver:\n  # everything commented out\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Default()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Every gate AIA defines must be accepted, with Kubernetes' boolean syntax.
+func TestFeatureGatesAIANames(t *testing.T) {
+	c := &Config{}
+	if err := c.SetFeatureGates("ConfiguredInitDirectories=true, IAMIdentityMappingCRD=True,SSORoleMatch=0"); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Gate("ConfiguredInitDirectories") || !c.Gate("IAMIdentityMappingCRD") || c.Gate("SSORoleMatch") {
+		t.Fatalf("gates = %v", c.FeatureGates)
 	}
 }

@@ -46,6 +46,9 @@ func Parse(data []byte) (*Config, error) {
 		case "clusterid":
 			return str(v, &c.ClusterID)
 		case "server":
+			if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+				return nil // "server:" with every key commented out
+			}
 			if v.Kind != yaml.MappingNode {
 				return fmt.Errorf("must be a mapping")
 			}
@@ -253,35 +256,63 @@ func SplitList(s string) []string {
 	return out
 }
 
-// reservedPrefixes reads AIA's reservedPrefixConfig:
-// {BACKEND: {usernamePrefixReserveList: [..]}}.
+// reservedPrefixes reads AIA's reservedPrefixConfig, a list of
+// {backendMode: BACKEND, usernamePrefixReserveList: [..]} (AIA unmarshals it
+// into []ReservedPrefixConfig and keys it by backendMode; a later entry for
+// the same backend wins, as there). The mapping form
+// {BACKEND: {usernamePrefixReserveList: [..]}} is accepted too.
 func reservedPrefixes(v *yaml.Node, dst *map[string][]string) error {
-	if v.Kind != yaml.MappingNode {
-		return fmt.Errorf("must be a mapping of backend names")
-	}
 	out := map[string][]string{}
-	err := eachKey(v, "", func(_ string, k, bv *yaml.Node) error {
-		if !knownBackends[k.Value] {
-			return fmt.Errorf("unknown backend %q", k.Value)
+	switch {
+	case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
+	case v.Kind == yaml.SequenceNode:
+		for i, e := range v.Content {
+			if err := reservedPrefixEntry(e, "", out); err != nil {
+				return fmt.Errorf("item %d (line %d): %w", i, e.Line, err)
+			}
 		}
-		if bv.Kind != yaml.MappingNode {
-			return fmt.Errorf("must be a mapping")
+	case v.Kind == yaml.MappingNode:
+		err := eachKey(v, "", func(_ string, k, bv *yaml.Node) error {
+			return reservedPrefixEntry(bv, k.Value, out)
+		})
+		if err != nil {
+			return err
 		}
-		return eachKey(bv, "", func(key string, _, lv *yaml.Node) error {
-			if key != "usernameprefixreservelist" {
+	default:
+		return fmt.Errorf("must be a list of {backendMode, usernamePrefixReserveList}")
+	}
+	*dst = out
+	return nil
+}
+
+// reservedPrefixEntry reads one {backendMode, usernamePrefixReserveList}
+// mapping; backend, when set, comes from the enclosing key instead.
+func reservedPrefixEntry(e *yaml.Node, backend string, out map[string][]string) error {
+	if e.Kind != yaml.MappingNode {
+		return fmt.Errorf("must be a mapping")
+	}
+	var list []string
+	err := eachKey(e, "", func(key string, _, lv *yaml.Node) error {
+		switch key {
+		case "backendmode":
+			if backend != "" {
 				return errUnknown
 			}
-			var l []string
-			if err := strList(lv, &l, false); err != nil {
-				return err
-			}
-			out[k.Value] = l
-			return nil
-		})
+			return str(lv, &backend)
+		case "usernameprefixreservelist":
+			return strList(lv, &list, false)
+		}
+		return errUnknown
 	})
 	if err != nil {
 		return err
 	}
-	*dst = out
+	if backend == "" {
+		return fmt.Errorf("backendMode is required")
+	}
+	if !knownBackends[backend] {
+		return fmt.Errorf("unknown backend %q", backend)
+	}
+	out[backend] = list
 	return nil
 }

@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"fmt"
+	"net"
+	"slices"
+
+	"github.com/spf13/pflag"
+
+	"github.com/iamgate/iamgate/internal/config"
+)
+
+// serverFlags are aws-iam-authenticator's server flags plus iamgate's own.
+// A flag the user sets overrides the config file, as AIA's viper binding did.
+type serverFlags struct {
+	configFile             string
+	clusterID              string
+	backendMode            []string
+	partition              string
+	stateDir               string
+	generateKubeconfig     string
+	kubeconfigPregenerated bool
+	kubeconfig             string
+	master                 string
+	address                string
+	hostname               string
+	port                   int
+	healthPort             int
+	featureGates           string
+	ec2QPS                 int
+	ec2Burst               int
+	logFormat              string
+	stsRegions             []string
+}
+
+func (f *serverFlags) addFlags(fs *pflag.FlagSet) {
+	fs.StringVarP(&f.configFile, "config", "c", "", "config file in aws-iam-authenticator's format")
+	fs.StringVarP(&f.clusterID, "cluster-id", "i", "", "cluster id tokens must be bound to (config: clusterID)")
+	fs.StringSliceVar(&f.backendMode, "backend-mode", nil, "mapping backends in order, first match wins (config: server.backendMode; default MountedFile)")
+	fs.StringVar(&f.partition, "partition", "", "AWS partition whose STS hosts are accepted (config: server.partition; default aws)")
+	fs.StringVar(&f.stateDir, "state-dir", "", "directory for ca.pem, cert.pem, key.pem (config: server.stateDir; default "+config.DefaultStateDir+")")
+	fs.StringVar(&f.generateKubeconfig, "generate-kubeconfig", "", "where to write the webhook kubeconfig for kube-apiserver (config: server.generateKubeconfig; default "+config.DefaultGenerateKubeconfig+")")
+	fs.BoolVar(&f.kubeconfigPregenerated, "kubeconfig-pregenerated", false, "the webhook kubeconfig and certificates were made beforehand; do not write them (config: server.kubeconfigPregenerated)")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig for reading in-cluster mappings (config: server.kubeconfig)")
+	fs.StringVar(&f.master, "master", "", "Kubernetes API server address, overrides the kubeconfig (config: server.master)")
+	fs.StringVar(&f.address, "address", "", "address to listen on (config: server.address; default "+config.DefaultAddress+")")
+	fs.StringVar(&f.hostname, "hostname", "", "host name kube-apiserver uses to reach the webhook; added to the certificate (config: server.hostname)")
+	fs.IntVar(&f.port, "port", 0, fmt.Sprintf("HTTPS port for /authenticate (config: server.port; default %d)", config.DefaultPort))
+	fs.IntVar(&f.healthPort, "health-port", 0, fmt.Sprintf("plain HTTP port for /healthz, /readyz, /metrics (config: server.healthPort; default %d)", config.DefaultHealthPort))
+	fs.StringVar(&f.featureGates, "feature-gates", "", "AIA feature gates, e.g. SSORoleMatch=true (all off by default)")
+	fs.StringVarP(&f.logFormat, "log-format", "l", "", "text or json (config: server.logFormat; default text)")
+	// AIA's spellings, camel case included, so its DaemonSet args parse unchanged.
+	fs.IntVar(&f.ec2QPS, "ec2-describeInstances-qps", 0, "EC2 DescribeInstances rate for {{EC2PrivateDNSName}} (config: server.ec2DescribeInstancesQps; default 15)")
+	fs.IntVar(&f.ec2Burst, "ec2-describeInstances-burst", 0, "EC2 DescribeInstances burst (config: server.ec2DescribeInstancesBurst; default 5)")
+	fs.StringSliceVar(&f.stsRegions, "sts-region", nil, "extra STS regions to accept beyond the SDK's list (config: server.stsRegions)")
+}
+
+// load reads the config file (if any), applies the flags that were set, fills
+// defaults and validates, reporting every problem at once.
+func (f *serverFlags) load(fs *pflag.FlagSet) (*config.Config, error) {
+	c := &config.Config{}
+	if f.configFile != "" {
+		var err error
+		if c, err = config.Load(f.configFile); err != nil {
+			return nil, err
+		}
+	}
+	s := &c.Server
+	set := func(name string, apply func()) {
+		if fs.Changed(name) {
+			apply()
+		}
+	}
+	set("cluster-id", func() { c.ClusterID = f.clusterID })
+	set("backend-mode", func() { s.BackendMode = f.backendMode })
+	set("partition", func() { s.Partition = f.partition })
+	set("state-dir", func() { s.StateDir = f.stateDir })
+	set("generate-kubeconfig", func() { s.GenerateKubeconfig = f.generateKubeconfig })
+	set("kubeconfig-pregenerated", func() { s.KubeconfigPregenerated = f.kubeconfigPregenerated })
+	set("kubeconfig", func() { s.Kubeconfig = f.kubeconfig })
+	set("master", func() { s.Master = f.master })
+	set("address", func() { s.Address = f.address })
+	set("hostname", func() { s.Hostname = f.hostname })
+	set("port", func() { s.Port = f.port })
+	set("health-port", func() { s.HealthPort = f.healthPort })
+	set("log-format", func() { s.LogFormat = f.logFormat })
+	set("ec2-describeInstances-qps", func() { s.EC2DescribeInstancesQPS = f.ec2QPS })
+	set("ec2-describeInstances-burst", func() { s.EC2DescribeInstancesBurst = f.ec2Burst })
+	set("sts-region", func() { s.STSRegions = append(s.STSRegions, f.stsRegions...) })
+	if f.featureGates != "" {
+		if err := c.SetFeatureGates(f.featureGates); err != nil {
+			return nil, err
+		}
+	}
+	c.Default()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// certNames are the names the serving certificate covers and the host the
+// webhook kubeconfig dials.
+func certNames(s *config.Server) (dns []string, ips []net.IP, dialHost string) {
+	dns = []string{"localhost"}
+	// A host name given as --address is a name the server is reached by too.
+	for _, h := range []string{s.Address, s.Hostname} {
+		if h != "" && net.ParseIP(h) == nil && !slices.Contains(dns, h) {
+			dns = append([]string{h}, dns...)
+		}
+	}
+	ips = []net.IP{net.ParseIP("127.0.0.1")}
+	for _, h := range []string{s.Hostname, s.Address} {
+		if ip := net.ParseIP(h); ip != nil && !ip.IsUnspecified() && !ip.Equal(ips[0]) {
+			ips = append(ips, ip)
+		}
+	}
+	dialHost = s.Hostname
+	if dialHost == "" {
+		dialHost = s.Address
+		if ip := net.ParseIP(dialHost); ip != nil && ip.IsUnspecified() {
+			dialHost = "127.0.0.1"
+		}
+	}
+	return dns, ips, dialHost
+}
