@@ -1,8 +1,120 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"io"
+	"log/slog"
 
-// NewServerCommand is a placeholder until its owner writes it.
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/iamgate/iamgate/internal/certs"
+	"github.com/iamgate/iamgate/internal/config"
+	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/file"
+	"github.com/iamgate/iamgate/internal/server"
+	"github.com/iamgate/iamgate/internal/sts"
+	"github.com/iamgate/iamgate/internal/token"
+)
+
+// NewServerCommand runs the TokenReview webhook kube-apiserver calls.
 func NewServerCommand(deps Deps, streams Streams) *cobra.Command {
-	return &cobra.Command{Use: "server"}
+	o := &serverFlags{}
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the authentication webhook for kube-apiserver",
+		Long: `Serve kube-apiserver's TokenReviews: check each token locally, ask STS who
+signed it, and map that IAM identity to a Kubernetes user and groups.
+
+Reads aws-iam-authenticator's config file (-c) and flags unchanged. Serves
+HTTPS POST /authenticate on --port (21362) and /healthz, /readyz, /metrics
+on --health-port (21363). Unless --kubeconfig-pregenerated, missing
+certificates and the webhook kubeconfig are created at start, as "iamgate init"
+does. Every decision is logged as one audit line; tokens are never logged.`,
+		Example: `  iamgate server -c /etc/iamgate/config.yaml
+  iamgate server -i my-cluster --state-dir /var/iamgate --backend-mode MountedFile --log-format json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServer(cmd, o, deps, streams)
+		},
+	}
+	o.addFlags(cmd.Flags())
+	return cmd
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+func runServer(cmd *cobra.Command, o *serverFlags, deps Deps, streams Streams) error {
+	c, err := o.load(cmd.Flags())
+	if err != nil {
+		return err
+	}
+	log := newLogger(c.Server.LogFormat, streams.Err)
+	for _, p := range c.Problems {
+		log.Warn("mapping entry skipped", "file", c.Source, "problem", p.Error())
+	}
+	if !c.Server.KubeconfigPregenerated {
+		if _, _, err := ensureServingFiles(c, false, deps); err != nil {
+			return err
+		}
+	}
+	mappers, err := buildMappers(c)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	stsMetrics := sts.NewMetrics(reg)
+	client := sts.New(sts.Options{Transport: deps.STSTransport, Timeout: c.Server.STSTimeout, Metrics: stsMetrics, Logger: log})
+	srv, err := server.New(server.Config{
+		ClusterID:  c.ClusterID,
+		Address:    c.Server.Address,
+		Port:       c.Server.Port,
+		HealthPort: c.Server.HealthPort,
+		CertFile:   c.Server.StateDir + "/" + certs.CertFile,
+		KeyFile:    c.Server.StateDir + "/" + certs.KeyFile,
+		Validator: &token.Validator{
+			Partition:  c.Server.Partition,
+			STSRegions: c.Server.STSRegions,
+			ExtraHosts: c.Server.STSHosts,
+			Now:        deps.Now,
+		},
+		Verifier:         sts.NewCachingVerifier(client, c.Server.IdentityCacheSize, stsMetrics),
+		Mappers:          mappers,
+		ScrubbedAccounts: c.Server.ScrubbedAccounts,
+		Logger:           log,
+		Registry:         reg,
+		Now:              deps.Now,
+	})
+	if err != nil {
+		return fmt.Errorf("start server: %w", err)
+	}
+	log.Info("iamgate server starting", "clusterID", c.ClusterID, "address", c.Server.Address, "port", c.Server.Port,
+		"healthPort", c.Server.HealthPort, "backendMode", c.Server.BackendMode, "partition", c.Server.Partition)
+	return srv.Run(cmd.Context())
+}
+
+// buildMappers creates the backends in backendMode order. The registry is a
+// plain switch here; backends that need a cluster client join it later.
+func buildMappers(c *config.Config) ([]mapping.Mapper, error) {
+	var out []mapping.Mapper
+	for _, name := range c.Server.BackendMode {
+		switch name {
+		case config.BackendMountedFile:
+			b, err := file.New(name, c.Server.MapRoles, c.Server.MapUsers, c.Server.MapAccounts)
+			if err != nil {
+				return nil, fmt.Errorf("backend %s: %w", name, err)
+			}
+			out = append(out, b)
+		default:
+			return nil, fmt.Errorf("backend %s is not available in this release", name)
+		}
+	}
+	return out, nil
 }
