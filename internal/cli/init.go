@@ -45,7 +45,7 @@ certificate is within 30 days of expiry; keys are replaced only with --force.`,
 }
 
 func runInit(cmd *cobra.Command, o *initOptions, deps Deps, streams Streams) error {
-	c, err := o.load(cmd.Flags())
+	c, err := o.load(cmd.Flags(), deps.getenv)
 	if err != nil {
 		return err
 	}

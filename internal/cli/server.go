@@ -51,7 +51,7 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 }
 
 func runServer(cmd *cobra.Command, o *serverFlags, deps Deps, streams Streams) error {
-	c, err := o.load(cmd.Flags())
+	c, err := o.load(cmd.Flags(), deps.getenv)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,9 @@ import (
 	"github.com/iamgate/iamgate/internal/config"
 )
 
+// clusterIDEnv is AIA's environment variable for the cluster id.
+const clusterIDEnv = "KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID"
+
 // serverFlags are aws-iam-authenticator's server flags plus iamgate's own.
 // A flag the user sets overrides the config file, as AIA's viper binding did.
 type serverFlags struct {
@@ -57,7 +60,7 @@ func (f *serverFlags) addFlags(fs *pflag.FlagSet) {
 
 // load reads the config file (if any), applies the flags that were set, fills
 // defaults and validates, reporting every problem at once.
-func (f *serverFlags) load(fs *pflag.FlagSet) (*config.Config, error) {
+func (f *serverFlags) load(fs *pflag.FlagSet, getenv func(string) string) (*config.Config, error) {
 	c := &config.Config{}
 	if f.configFile != "" {
 		var err error
@@ -91,6 +94,10 @@ func (f *serverFlags) load(fs *pflag.FlagSet) (*config.Config, error) {
 		if err := c.SetFeatureGates(f.featureGates); err != nil {
 			return nil, err
 		}
+	}
+	if c.ClusterID == "" && getenv != nil {
+		// AIA binds clusterID to this variable too.
+		c.ClusterID = getenv(clusterIDEnv)
 	}
 	c.Default()
 	if err := c.Validate(); err != nil {

@@ -23,7 +23,7 @@ func loadServerFlags(t *testing.T, args ...string) (*config.Config, error) {
 	if err := fs.Parse(args); err != nil {
 		t.Fatalf("parse %v: %v", args, err)
 	}
-	return f.load(fs)
+	return f.load(fs, nil)
 }
 
 func writeServerConfig(t *testing.T, body string) string {
@@ -222,5 +222,35 @@ func TestCertNames(t *testing.T) {
 				t.Errorf("dial host %q is not a SAN", dial)
 			}
 		})
+	}
+}
+
+func TestClusterIDFromAIAEnvironmentVariable(t *testing.T) {
+	fs := pflag.NewFlagSet("server", pflag.ContinueOnError)
+	f := &serverFlags{}
+	f.addFlags(fs)
+	env := func(k string) string {
+		if k == "KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID" {
+			return "from-env"
+		}
+		return ""
+	}
+	c, err := f.load(fs, env)
+	if err != nil || c.ClusterID != "from-env" {
+		t.Fatalf("cluster id from env: %v %+v", err, c)
+	}
+	// A flag wins over the variable.
+	if err := fs.Parse([]string{"-i", "from-flag"}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = f.load(fs, env); err != nil || c.ClusterID != "from-flag" {
+		t.Fatalf("flag must win: %v %+v", err, c)
+	}
+	// Without either, the server refuses to start.
+	fs2 := pflag.NewFlagSet("server", pflag.ContinueOnError)
+	f2 := &serverFlags{}
+	f2.addFlags(fs2)
+	if _, err := f2.load(fs2, func(string) string { return "" }); err == nil {
+		t.Fatal("no cluster id accepted")
 	}
 }
