@@ -72,6 +72,8 @@ func runServer(cmd *cobra.Command, o *serverFlags, deps Deps, streams Streams) e
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	stsMetrics := sts.NewMetrics(reg)
 	client := sts.New(sts.Options{Transport: deps.STSTransport, Timeout: c.Server.STSTimeout, Metrics: stsMetrics, Logger: log})
+	verifier := sts.NewCachingVerifier(client, c.Server.IdentityCacheSize, stsMetrics)
+	verifier.Now = deps.Now
 	srv, err := server.New(server.Config{
 		ClusterID:  c.ClusterID,
 		Address:    c.Server.Address,
@@ -85,7 +87,7 @@ func runServer(cmd *cobra.Command, o *serverFlags, deps Deps, streams Streams) e
 			ExtraHosts: c.Server.STSHosts,
 			Now:        deps.Now,
 		},
-		Verifier:         sts.NewCachingVerifier(client, c.Server.IdentityCacheSize, stsMetrics),
+		Verifier:         verifier,
 		Mappers:          mappers,
 		ScrubbedAccounts: c.Server.ScrubbedAccounts,
 		Logger:           log,

@@ -88,6 +88,9 @@ func TestLoadRejectsUnknownKeyWithFileAndLine(t *testing.T) {
 	if strings.Contains(err.Error(), "\n") {
 		t.Errorf("want a one-line error, got %q", err)
 	}
+	if strings.Contains(err.Error(), `key "server":`) {
+		t.Errorf("the enclosing key's location is repeated: %q", err)
+	}
 }
 
 func TestLoadRejects(t *testing.T) {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -72,6 +73,11 @@ func Parse(data []byte) (*Config, error) {
 
 var errUnknown = fmt.Errorf("unknown key")
 
+// lineError already names the line and key, so enclosing keys don't repeat it.
+type lineError struct{ msg string }
+
+func (e *lineError) Error() string { return e.msg }
+
 // eachKey walks a mapping node, matching keys case-insensitively and
 // rejecting duplicates, and names the key and line in every error.
 func eachKey(m *yaml.Node, prefix string, f func(lowerKey string, k, v *yaml.Node) error) error {
@@ -85,10 +91,14 @@ func eachKey(m *yaml.Node, prefix string, f func(lowerKey string, k, v *yaml.Nod
 		}
 		seen[lk] = k.Line
 		if err := f(lk, k, v); err != nil {
-			if err == errUnknown {
-				return fmt.Errorf("line %d: unknown key %q", k.Line, name)
+			var le *lineError
+			switch {
+			case err == errUnknown:
+				return &lineError{fmt.Sprintf("line %d: unknown key %q", k.Line, name)}
+			case errors.As(err, &le):
+				return err // already names its own line and key
 			}
-			return fmt.Errorf("line %d: key %q: %w", k.Line, name, err)
+			return &lineError{fmt.Sprintf("line %d: key %q: %v", k.Line, name, err)}
 		}
 	}
 	return nil
