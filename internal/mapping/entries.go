@@ -4,33 +4,64 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/iamgate/iamgate/internal/arn"
 )
 
 // Section names, as used in Problem.Section and Result.Source.
 const (
 	SectionRoles    = "mapRoles"
 	SectionUsers    = "mapUsers"
+	SectionGroups   = "mapGroups"
 	SectionAccounts = "mapAccounts"
 )
 
-// RoleMapping maps an IAM role (every session of it) to a Kubernetes user.
-// RoleARN is "arn:P:iam::A:role/[PATH/]NAME"; the path, if any, is ignored
-// when matching because STS reports sessions without it. Username and Groups
-// may hold templates. A non-empty UserID pins the entry to the role's unique
-// ID (AROA...), so a deleted and re-created role of the same name gets
-// nothing.
+// RoleMapping maps IAM roles (every session of them) to a Kubernetes user.
+// It names its roles in exactly one of three ways:
+//
+//   - RoleARN "arn:P:iam::A:role/[PATH/]NAME": one role. The path, if any, is
+//     ignored when matching because STS reports sessions without it, and a
+//     role name is unique in its account whatever the path.
+//   - RoleARN with one "*" in NAME (no path): a pattern, e.g.
+//     "arn:aws:iam::A:role/ci-*". The partition, service and account are
+//     always literal: GetCallerIdentity answers for every AWS account.
+//   - SSO: the roles IAM Identity Center creates for a permission set.
+//
+// Username and Groups may hold templates. A non-empty UserID pins the entry
+// to the role's unique ID (AROA...), so a deleted and re-created role of the
+// same name gets nothing.
 type RoleMapping struct {
 	RoleARN  string
 	Username string
 	Groups   []string
 	UserID   string
+	SSO      *SSOMapping
+}
+
+// SSOMapping names the roles IAM Identity Center creates for one permission
+// set in one account: AWSReservedSSO_<PermissionSetName>_<16 hex digits>.
+// Partition defaults to "aws".
+type SSOMapping struct {
+	PermissionSetName string
+	AccountID         string
+	Partition         string
 }
 
 // UserMapping maps an IAM user (or an account root) to a Kubernetes user.
+// UserARN may be a pattern with one "*" in the user name (the path, which
+// STS reports for users, stays literal).
 type UserMapping struct {
 	UserARN  string
+	Username string
+	Groups   []string
+	UserID   string
+}
+
+// GroupMapping maps the IAM users who are members of an IAM group. Matching
+// needs a GroupResolver (Options.Groups); user entries win over it. GroupARN
+// is "arn:P:iam::A:group/[PATH/]NAME"; the path is ignored like a role's
+// (group names are unique in an account). UserID, when set, pins the entry
+// to one member: the caller's STS UserId (AIDA...) must equal it.
+type GroupMapping struct {
+	GroupARN string
 	Username string
 	Groups   []string
 	UserID   string
@@ -79,63 +110,76 @@ func HasFatal(ps []Problem) bool {
 	return false
 }
 
-// Validate reports why m cannot be used; a nil error means NewTable accepts
-// it.
-func (m RoleMapping) Validate() error {
-	if _, err := roleKey(m.RoleARN); err != nil {
+// Validate reports why m cannot be used; a nil error means NewTable (with
+// default Options) accepts it.
+func (m RoleMapping) Validate() error { return m.ValidateWith(Options{}) }
+
+// ValidateWith is Validate for a Table built with o (o.AllowReserved and
+// o.ReservedUsernamePrefixes change which names are refused).
+func (m RoleMapping) ValidateWith(o Options) error {
+	if _, err := roleTarget(m); err != nil {
 		return err
 	}
-	return validateCommon(m.Username, m.Groups, m.UserID)
+	return validateNames(m.Username, m.Groups, m.UserID, newReservedPolicy(o))
 }
 
-// Validate reports why m cannot be used; a nil error means NewTable accepts
-// it.
-func (m UserMapping) Validate() error {
-	if _, err := userKey(m.UserARN); err != nil {
+// Validate reports why m cannot be used; a nil error means NewTable (with
+// default Options) accepts it.
+func (m UserMapping) Validate() error { return m.ValidateWith(Options{}) }
+
+// ValidateWith is Validate for a Table built with o.
+func (m UserMapping) ValidateWith(o Options) error {
+	if _, err := userTarget(m.UserARN); err != nil {
 		return err
 	}
-	return validateCommon(m.Username, m.Groups, m.UserID)
+	return validateNames(m.Username, m.Groups, m.UserID, newReservedPolicy(o))
 }
 
-// roleKey returns the lookup key for a role entry: lower-cased role ARN
-// without path. An assumed-role ARN stands for its role.
-func roleKey(s string) (string, error) {
-	if s == "" {
-		return "", errors.New("rolearn is empty")
+// Validate reports why m cannot be used; a nil error means NewTable (with
+// default Options) accepts it.
+func (m GroupMapping) Validate() error { return m.ValidateWith(Options{}) }
+
+// ValidateWith is Validate for a Table built with o.
+func (m GroupMapping) ValidateWith(o Options) error {
+	if _, err := groupTarget(m.GroupARN); err != nil {
+		return err
 	}
-	a, err := arn.Parse(s)
-	if err != nil {
-		return "", fmt.Errorf("rolearn: %w", err)
-	}
-	key, ok := a.RoleKey()
-	if !ok {
-		return "", fmt.Errorf("rolearn %q is a %s ARN, not an IAM role", s, a.Type)
-	}
-	return key, nil
+	return validateNames(m.Username, m.Groups, m.UserID, newReservedPolicy(o))
 }
 
-// userKey returns the lookup key for a user entry: the lower-cased IAM user
-// (with path, which STS reports for users) or root ARN.
-func userKey(s string) (string, error) {
-	if s == "" {
-		return "", errors.New("userarn is empty")
-	}
-	a, err := arn.Parse(s)
-	if err != nil {
-		return "", fmt.Errorf("userarn: %w", err)
-	}
-	if a.Type != arn.TypeUser && a.Type != arn.TypeRoot {
-		return "", fmt.Errorf("userarn %q is a %s ARN, not an IAM user or root", s, a.Type)
-	}
-	return strings.ToLower(a.String()), nil
+// errFatal marks validation errors that make a Problem fatal: unusable
+// templates, and entries whose author clearly meant something unsafe (a
+// wildcard account, a role pattern with a path, overlapping patterns).
+type errFatal struct{ err error }
+
+func (e errFatal) Error() string { return e.err.Error() }
+func (e errFatal) Unwrap() error { return e.err }
+
+func fatalf(format string, args ...any) error { return errFatal{fmt.Errorf(format, args...)} }
+
+func isFatal(err error) bool {
+	var f errFatal
+	return errors.As(err, &f)
 }
 
-// errTemplate marks validation errors that make a Problem fatal.
-type errTemplate struct{ err error }
+// validateNames checks username, groups and userid: syntax (validateCommon)
+// and the reserved-name rules of policy on the literal text.
+func validateNames(username string, groups []string, userID string, policy reservedPolicy) error {
+	if err := validateCommon(username, groups, userID); err != nil {
+		return err
+	}
+	if err := policy.checkLoad("username", username, true); err != nil {
+		return err
+	}
+	for i, g := range groups {
+		if err := policy.checkLoad(fmt.Sprintf("groups[%d]", i), g, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
-func (e errTemplate) Error() string { return e.err.Error() }
-func (e errTemplate) Unwrap() error { return e.err }
-
+// validateCommon checks what does not depend on Options.
 func validateCommon(username string, groups []string, userID string) error {
 	if err := checkUsername(username); err != nil {
 		return err
@@ -151,7 +195,10 @@ func checkUsername(username string) error {
 		return errors.New("username is empty")
 	}
 	if _, err := ParseTemplate(username); err != nil {
-		return errTemplate{fmt.Errorf("username: %w", err)}
+		return errFatal{fmt.Errorf("username: %w", err)}
+	}
+	if err := checkTemplatePlacement(username); err != nil {
+		return errFatal{fmt.Errorf("username: %w", err)}
 	}
 	return nil
 }
@@ -162,7 +209,10 @@ func checkGroups(groups []string) error {
 			return fmt.Errorf("groups[%d] is empty", i)
 		}
 		if _, err := ParseTemplate(g); err != nil {
-			return errTemplate{fmt.Errorf("groups[%d]: %w", i, err)}
+			return errFatal{fmt.Errorf("groups[%d]: %w", i, err)}
+		}
+		if err := checkTemplatePlacement(g); err != nil {
+			return errFatal{fmt.Errorf("groups[%d]: %w", i, err)}
 		}
 	}
 	return nil
@@ -188,22 +238,4 @@ func validUserID(s string) bool {
 		}
 	}
 	return true
-}
-
-// canonicalUserARN returns a user or root ARN with its fixed words in lower
-// case and names as written.
-func canonicalUserARN(s string) (string, error) {
-	if _, err := userKey(s); err != nil {
-		return "", err
-	}
-	return arn.Canonicalize(s)
-}
-
-// canonicalRoleARN turns an assumed-role ARN into its role ARN and leaves a
-// role ARN as written (path included, for the audit log).
-func canonicalRoleARN(s string) (string, error) {
-	if _, err := roleKey(s); err != nil {
-		return "", err
-	}
-	return arn.Canonicalize(s)
 }

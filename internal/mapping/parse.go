@@ -17,81 +17,12 @@ import (
 const (
 	keyRoleARN  = "rolearn"
 	keyUserARN  = "userarn"
+	keyGroupARN = "grouparn"
 	keyUsername = "username"
 	keyGroups   = "groups"
 	keyUserID   = "userid"
+	keySSO      = "sso"
 )
-
-// entryFields is one mapRoles/mapUsers entry before validation.
-type entryFields struct {
-	arn, username, userID string
-	groups                []string
-	// lines of the entry and of each value, for Problem.Line
-	line, arnLine, usernameLine, groupsLine, userIDLine int
-}
-
-// check validates the fields, reporting the line of the offending value.
-// keyFn is roleKey or userKey.
-func (f entryFields) check(section string, i int, keyFn func(string) (string, error)) *Problem {
-	if _, err := keyFn(f.arn); err != nil {
-		return entryProblem(section, i, f.arnLine, err)
-	}
-	if err := checkUsername(f.username); err != nil {
-		return entryProblem(section, i, f.usernameLine, err)
-	}
-	if err := checkGroups(f.groups); err != nil {
-		return entryProblem(section, i, f.groupsLine, err)
-	}
-	if err := checkUserID(f.userID); err != nil {
-		return entryProblem(section, i, f.userIDLine, err)
-	}
-	return nil
-}
-
-// ParseRoles reads a mapRoles sequence. A nil or null node is an empty list.
-// Bad entries are skipped whole and reported; the rest are returned with
-// assumed-role ARNs canonicalized to their role.
-func ParseRoles(n *yaml.Node) ([]RoleMapping, []Problem) {
-	var out []RoleMapping
-	probs := eachEntry(SectionRoles, n, func(i int, e *yaml.Node) *Problem {
-		f, p := readEntry(SectionRoles, i, e, keyRoleARN)
-		if p != nil {
-			return p
-		}
-		if p := f.check(SectionRoles, i, roleKey); p != nil {
-			return p
-		}
-		canon, err := canonicalRoleARN(f.arn)
-		if err != nil { // unreachable after check; fail closed anyway
-			return entryProblem(SectionRoles, i, f.arnLine, err)
-		}
-		m := RoleMapping{RoleARN: canon, Username: f.username, Groups: f.groups, UserID: f.userID}
-		out = append(out, m)
-		return nil
-	})
-	return out, probs
-}
-
-// ParseUsers reads a mapUsers sequence; see ParseRoles.
-func ParseUsers(n *yaml.Node) ([]UserMapping, []Problem) {
-	var out []UserMapping
-	probs := eachEntry(SectionUsers, n, func(i int, e *yaml.Node) *Problem {
-		f, p := readEntry(SectionUsers, i, e, keyUserARN)
-		if p != nil {
-			return p
-		}
-		if p := f.check(SectionUsers, i, userKey); p != nil {
-			return p
-		}
-		canon, err := canonicalUserARN(f.arn)
-		if err != nil { // unreachable after check; fail closed anyway
-			return entryProblem(SectionUsers, i, f.arnLine, err)
-		}
-		out = append(out, UserMapping{UserARN: canon, Username: f.username, Groups: f.groups, UserID: f.userID})
-		return nil
-	})
-	return out, probs
-}
 
 // ParseAccounts reads a mapAccounts sequence of 12-digit account IDs, given
 // as strings or as plain YAML integers. Duplicates are dropped.
@@ -197,10 +128,11 @@ func eachEntry(section string, n *yaml.Node, fn func(i int, e *yaml.Node) *Probl
 	return probs
 }
 
-// readEntry reads one mapRoles/mapUsers mapping. Any unknown or repeated key
-// or wrongly typed value rejects the whole entry: guessing what a malformed
-// entry meant could grant access nobody intended.
-func readEntry(section string, i int, e *yaml.Node, arnKey string) (entryFields, *Problem) {
+// readEntry reads one mapRoles/mapUsers/mapGroups mapping. Any unknown or
+// repeated key or wrongly typed value rejects the whole entry: guessing what
+// a malformed entry meant could grant access nobody intended. allowSSO
+// admits an "sso" block instead of arnKey (mapRoles only).
+func readEntry(section string, i int, e *yaml.Node, arnKey string, allowSSO bool) (entryFields, *Problem) {
 	f := entryFields{line: e.Line}
 	if e.Kind != yaml.MappingNode {
 		return f, entryProblem(section, i, e.Line, fmt.Errorf("entry must be a mapping, got %s", kindName(e)))
@@ -214,8 +146,10 @@ func readEntry(section string, i int, e *yaml.Node, arnKey string) (entryFields,
 		name := strings.ToLower(k.Value)
 		switch name {
 		case arnKey, keyUsername, keyGroups, keyUserID:
-		case "sso":
-			return f, entryProblem(section, i, k.Line, errors.New(`"sso" mappings are not supported`))
+		case keySSO:
+			if !allowSSO {
+				return f, entryProblem(section, i, k.Line, fmt.Errorf("%q is only allowed in %s", k.Value, SectionRoles))
+			}
 		default:
 			return f, entryProblem(section, i, k.Line, fmt.Errorf("unknown field %q", k.Value))
 		}
@@ -223,12 +157,20 @@ func readEntry(section string, i int, e *yaml.Node, arnKey string) (entryFields,
 			return f, entryProblem(section, i, k.Line, fmt.Errorf("field %q given more than once", k.Value))
 		}
 		seen[name] = true
-		if name == keyGroups {
+		switch name {
+		case keyGroups:
 			gs, line, err := readStrings(v)
 			if err != nil {
 				return f, entryProblem(section, i, line, fmt.Errorf("%s: %w", k.Value, err))
 			}
 			f.groups, f.groupsLine = gs, v.Line
+			continue
+		case keySSO:
+			sso, line, err := readSSO(v)
+			if err != nil {
+				return f, entryProblem(section, i, line, fmt.Errorf("%s: %w", k.Value, err))
+			}
+			f.sso, f.ssoLine = sso, v.Line
 			continue
 		}
 		s, err := readString(v)
@@ -247,7 +189,12 @@ func readEntry(section string, i int, e *yaml.Node, arnKey string) (entryFields,
 			f.userID, f.userIDLine = s, v.Line
 		}
 	}
-	if !seen[arnKey] {
+	switch {
+	case seen[arnKey] && seen[keySSO]:
+		return f, entryProblem(section, i, f.ssoLine, fmt.Errorf("give %s or sso, not both", arnKey))
+	case !seen[arnKey] && !seen[keySSO] && allowSSO:
+		return f, entryProblem(section, i, e.Line, fmt.Errorf("missing %s (or sso)", arnKey))
+	case !seen[arnKey] && !seen[keySSO]:
 		return f, entryProblem(section, i, e.Line, fmt.Errorf("missing %s", arnKey))
 	}
 	if !seen[keyUsername] {
@@ -288,8 +235,7 @@ func readStrings(v *yaml.Node) ([]string, int, error) {
 }
 
 func entryProblem(section string, i, line int, err error) *Problem {
-	var te errTemplate
-	return &Problem{Section: section, Index: i, Line: line, Err: err, Fatal: errors.As(err, &te)}
+	return &Problem{Section: section, Index: i, Line: line, Err: err, Fatal: isFatal(err)}
 }
 
 // resolve follows an alias to its anchored node. Anchors cannot sit on

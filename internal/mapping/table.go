@@ -1,10 +1,9 @@
 package mapping
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"log/slog"
 
 	"github.com/iamgate/iamgate/internal/arn"
 )
@@ -13,93 +12,182 @@ import (
 // backend shares. It implements Mapper and is safe for concurrent use;
 // backends that reload swap whole Tables (e.g. behind an atomic.Pointer).
 //
-// Rules, as in aws-iam-authenticator:
-//   - ARNs match ignoring case; of two entries for one ARN the last wins.
-//   - Role entries match the role's assumed-role sessions (and a role entry
-//     written with a path matches too, since STS reports sessions without
-//     paths; aws-iam-authenticator never matched those).
-//   - User entries match IAM user (or root) ARNs exactly.
-//   - An entry with a UserID only matches an identity whose STS UserID (the
-//     part before ":") is exactly that ID; otherwise it is as if absent.
-//   - With no entry, an identity from a mapAccounts account gets its
-//     canonical ARN as username and no groups.
+// Precedence, first applicable tier wins (docs/mappings.md):
+//  1. exact role/user ARN (ignoring case; of two entries for one ARN the
+//     last wins; role paths are ignored, STS drops them);
+//  2. SSO permission-set entries (Options.SSORoleMatch);
+//  3. patterns, the longest literal prefix first; two matching patterns of
+//     equal rank deny the review;
+//  4. IAM group entries, for IAM users (Options.Groups);
+//  5. mapAccounts: the canonical ARN as username, no groups.
+//
+// An entry with a UserID applies only to an identity whose STS UserID (the
+// part before ":") is exactly that ID; otherwise it is as if absent. An
+// entry that applies but cannot be rendered, or renders a reserved name,
+// denies the review (no later tier, no other backend).
 type Table struct {
-	name     string
-	roles    map[string]*compiled // by arn.ARN.RoleKey
-	users    map[string]*compiled // by lower-cased user/root ARN
-	accounts map[string]bool
+	name         string
+	opts         Options
+	log          *slog.Logger
+	policy       reservedPolicy
+	roles        map[string]*compiled // by arn.ARN.RoleKey
+	users        map[string]*compiled // by lower-cased user/root ARN
+	sso          map[string]*compiled // by "partition|account|permissionset"
+	rolePatterns []*compiledPattern
+	userPatterns []*compiledPattern
+	groups       map[string]*compiled // by lower-cased group ARN without path
+	groupAccts   map[string]bool      // "partition|account" with group entries
+	accounts     map[string]bool
+	warnings     []string
 }
 
+type compiledPattern struct {
+	pattern
+	entry *compiled
+}
+
+// compiled is one entry ready to render.
 type compiled struct {
 	source   string // e.g. "MountedFile mapRoles[arn:aws:iam::1:role/admin]"
-	username Template
-	groups   []Template
+	order    int    // index in its section, for a stable merge of groups
+	username field
+	groups   []field
 	userID   string
 }
 
+// field is a username or group template and whether it may render a
+// reserved name.
+type field struct {
+	t      Template
+	exempt bool
+}
+
 // NewTable builds a Table named name (the backendMode name, used in
-// Result.Source). Invalid entries are left out and described by the returned
-// error (a join of Problems), but the Table is always usable: a caller that
-// must refuse bad input checks err, one that tolerates it logs err.
+// Result.Source) with default Options. Invalid entries are left out and
+// described by the returned error (a join of Problems), but the Table is
+// always usable: a caller that must refuse bad input checks err, one that
+// tolerates it logs err.
 func NewTable(name string, roles []RoleMapping, users []UserMapping, accounts []string) (*Table, error) {
+	return NewTableWithOptions(name, Spec{Roles: roles, Users: users, Accounts: accounts}, Options{})
+}
+
+// NewTableWithOptions is NewTable for every entry kind, with options. The
+// returned error joins Problem values; Problem.Fatal marks the ones that
+// should stop a config from loading (templates, unsafe patterns,
+// overlapping patterns), the others say which entries were left out.
+func NewTableWithOptions(name string, s Spec, o Options) (*Table, error) {
 	t := &Table{
-		name:     name,
-		roles:    make(map[string]*compiled, len(roles)),
-		users:    make(map[string]*compiled, len(users)),
-		accounts: make(map[string]bool, len(accounts)),
+		name:       name,
+		opts:       o,
+		log:        o.logger(),
+		policy:     newReservedPolicy(o),
+		roles:      map[string]*compiled{},
+		users:      map[string]*compiled{},
+		sso:        map[string]*compiled{},
+		groups:     map[string]*compiled{},
+		groupAccts: map[string]bool{},
+		accounts:   make(map[string]bool, len(s.Accounts)),
 	}
 	var errs []error
 	if name == "" {
 		errs = append(errs, errors.New("mapping table needs a name"))
 	}
-	for i, m := range roles {
-		key, err := roleKey(m.RoleARN)
+	problem := func(section string, i int, err error) {
+		errs = append(errs, Problem{Section: section, Index: i, Err: err, Fatal: isFatal(err)})
+	}
+	var rolePats, userPats []patternEntry
+	for i, m := range s.Roles {
+		tg, err := roleTarget(m)
 		if err == nil {
-			err = validateCommon(m.Username, m.Groups, m.UserID)
-		}
-		var canon string
-		if err == nil {
-			canon, err = canonicalRoleARN(m.RoleARN)
+			err = validateNames(m.Username, m.Groups, m.UserID, t.policy)
 		}
 		if err != nil {
-			errs = append(errs, Problem{Section: SectionRoles, Index: i, Err: err})
+			problem(SectionRoles, i, err)
 			continue
 		}
-		t.roles[key] = compile(name+" "+SectionRoles+"["+canon+"]", m.Username, m.Groups, m.UserID)
-	}
-	for i, m := range users {
-		key, err := userKey(m.UserARN)
-		if err == nil {
-			err = validateCommon(m.Username, m.Groups, m.UserID)
+		c := t.compile(SectionRoles, i, tg.canon, m.Username, m.Groups, m.UserID)
+		switch tg.kind {
+		case targetSSO:
+			t.sso[tg.key] = c
+		case targetPattern:
+			rolePats = append(rolePats, patternEntry{i, tg.pat, c})
+		default:
+			t.roles[tg.key] = c
 		}
-		var canon string
+	}
+	for i, m := range s.Users {
+		tg, err := userTarget(m.UserARN)
 		if err == nil {
-			canon, err = canonicalUserARN(m.UserARN)
+			err = validateNames(m.Username, m.Groups, m.UserID, t.policy)
 		}
 		if err != nil {
-			errs = append(errs, Problem{Section: SectionUsers, Index: i, Err: err})
+			problem(SectionUsers, i, err)
 			continue
 		}
-		t.users[key] = compile(name+" "+SectionUsers+"["+canon+"]", m.Username, m.Groups, m.UserID)
+		c := t.compile(SectionUsers, i, tg.canon, m.Username, m.Groups, m.UserID)
+		if tg.kind == targetPattern {
+			userPats = append(userPats, patternEntry{i, tg.pat, c})
+		} else {
+			t.users[tg.key] = c
+		}
 	}
-	for i, a := range accounts {
+	for i, m := range s.Groups {
+		tg, err := groupTarget(m.GroupARN)
+		if err == nil {
+			err = validateNames(m.Username, m.Groups, m.UserID, t.policy)
+		}
+		if err != nil {
+			problem(SectionGroups, i, err)
+			continue
+		}
+		t.groups[tg.key] = t.compile(SectionGroups, i, tg.canon, m.Username, m.Groups, m.UserID)
+	}
+	for k := range t.groups {
+		t.groupAccts[groupAccountOf(k)] = true
+	}
+	for i, a := range s.Accounts {
 		if !arn.IsAccountID(a) {
-			errs = append(errs, Problem{Section: SectionAccounts, Index: i,
-				Err: fmt.Errorf("%q is not a 12-digit account ID", a)})
+			problem(SectionAccounts, i, fmt.Errorf("%q is not a 12-digit account ID", a))
 			continue
 		}
 		t.accounts[a] = true
 	}
+	var perrs []Problem
+	t.rolePatterns, perrs = indexPatterns(SectionRoles, rolePats)
+	for _, p := range perrs {
+		errs = append(errs, p)
+	}
+	t.userPatterns, perrs = indexPatterns(SectionUsers, userPats)
+	for _, p := range perrs {
+		errs = append(errs, p)
+	}
+	t.warn()
 	return t, errors.Join(errs...)
 }
 
-// compile parses templates already checked by validateCommon.
-func compile(source, username string, groups []string, userID string) *compiled {
-	c := &compiled{source: source, userID: userID}
-	c.username, _ = ParseTemplate(username)
+// warn notes entries that load but cannot match with these options.
+func (t *Table) warn() {
+	if len(t.sso) > 0 && !t.opts.SSORoleMatch {
+		t.warnings = append(t.warnings, fmt.Sprintf(
+			"%d sso entries loaded but inactive: the SSORoleMatch feature gate is off", len(t.sso)))
+	}
+	if len(t.groups) > 0 && t.opts.Groups == nil {
+		t.warnings = append(t.warnings, fmt.Sprintf(
+			"%d mapGroups entries loaded but inactive: no IAM group resolver configured", len(t.groups)))
+	}
+	for _, w := range t.warnings {
+		t.log.Warn("mapping entries inactive", "backend", t.name, "reason", w)
+	}
+}
+
+// compile parses templates already checked by validateNames.
+func (t *Table) compile(section string, order int, canon, username string, groups []string, userID string) *compiled {
+	c := &compiled{source: t.name + " " + section + "[" + canon + "]", order: order, userID: userID}
+	ut, _ := ParseTemplate(username)
+	c.username = field{t: ut, exempt: t.policy.exempt(username, true)}
 	for _, g := range groups {
 		gt, _ := ParseTemplate(g)
-		c.groups = append(c.groups, gt)
+		c.groups = append(c.groups, field{t: gt, exempt: t.policy.exempt(g, false)})
 	}
 	return c
 }
@@ -108,103 +196,16 @@ func compile(source, username string, groups []string, userID string) *compiled 
 func (t *Table) Name() string { return t.name }
 
 // Counts returns how many role, user and account entries are in effect
-// (after dropping invalid ones and overridden duplicates).
+// (after dropping invalid ones and overridden duplicates). Roles include SSO
+// entries and role patterns; users include user patterns.
 func (t *Table) Counts() (roles, users, accounts int) {
-	return len(t.roles), len(t.users), len(t.accounts)
+	return len(t.roles) + len(t.sso) + len(t.rolePatterns), len(t.users) + len(t.userPatterns), len(t.accounts)
 }
 
-// Map finds the entry for id. It returns ErrNotMapped when nothing applies,
-// and another error (deny, never fall through) when an entry applies but
-// cannot be rendered or id is inconsistent.
-func (t *Table) Map(ctx context.Context, id Identity) (*Result, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	p, canon, rid, err := principal(id)
-	if err != nil {
-		return nil, err
-	}
-	var e *compiled
-	switch p.Type {
-	case arn.TypeRole, arn.TypeAssumedRole:
-		key, _ := p.RoleKey()
-		e = t.roles[key]
-	case arn.TypeUser, arn.TypeRoot:
-		e = t.users[strings.ToLower(canon)]
-	}
-	if e != nil && e.pinned(rid.UserID) {
-		return e.render(rid)
-	}
-	if t.accounts[p.AccountID] {
-		return &Result{Username: canon, Source: t.name + " " + SectionAccounts + "[" + p.AccountID + "]"}, nil
-	}
-	return nil, ErrNotMapped
-}
+// GroupCount returns how many mapGroups entries are in effect.
+func (t *Table) GroupCount() int { return len(t.groups) }
 
-// principal parses the identity's ARN and cross-checks the fields derived
-// from it, so a caller that filled Identity inconsistently is denied rather
-// than matched on the wrong field. It returns the identity with AccountID and
-// SessionName filled in from the ARN when they were empty.
-func principal(id Identity) (arn.ARN, string, Identity, error) {
-	src := id.ARN
-	if src == "" {
-		src = id.CanonicalARN
-	}
-	if src == "" {
-		return arn.ARN{}, "", id, errors.New("identity has no ARN")
-	}
-	p, err := arn.Parse(src)
-	if err != nil {
-		return arn.ARN{}, "", id, fmt.Errorf("identity ARN: %w", err)
-	}
-	canon := p.Canonical().String()
-	if id.CanonicalARN != "" && !strings.EqualFold(id.CanonicalARN, canon) {
-		return arn.ARN{}, "", id, fmt.Errorf("identity canonical ARN %q does not belong to ARN %q", id.CanonicalARN, src)
-	}
-	switch {
-	case id.AccountID == "":
-		id.AccountID = p.AccountID
-	case id.AccountID != p.AccountID:
-		return arn.ARN{}, "", id, fmt.Errorf("identity account %q does not match its ARN %q", id.AccountID, src)
-	}
-	if p.Type == arn.TypeAssumedRole {
-		switch {
-		case id.SessionName == "":
-			id.SessionName = p.SessionName
-		case id.SessionName != p.SessionName:
-			return arn.ARN{}, "", id, fmt.Errorf("identity session name %q does not match its ARN %q", id.SessionName, src)
-		}
-	}
-	return p, canon, id, nil
-}
-
-// pinned reports whether the entry applies to an identity with STS UserID
-// uid ("AROA...:session" for roles, "AIDA..." for users).
-func (c *compiled) pinned(uid string) bool {
-	if c.userID == "" {
-		return true
-	}
-	unique, _, _ := strings.Cut(uid, ":")
-	return unique == c.userID
-}
-
-func (c *compiled) render(id Identity) (*Result, error) {
-	username, err := c.username.Render(id)
-	if err != nil {
-		return nil, fmt.Errorf("%s: username: %w", c.source, err)
-	}
-	if username == "" {
-		return nil, fmt.Errorf("%s: username %q rendered empty", c.source, c.username.String())
-	}
-	var groups []string
-	for i, gt := range c.groups {
-		g, err := gt.Render(id)
-		if err != nil {
-			return nil, fmt.Errorf("%s: groups[%d]: %w", c.source, i, err)
-		}
-		if g != "" { // an empty group name grants nothing; drop it
-			groups = append(groups, g)
-		}
-	}
-	return &Result{Username: username, Groups: groups, Source: c.source}, nil
-}
+// Warnings describes entries that loaded but cannot match with the Table's
+// Options (SSO entries with the SSORoleMatch gate off, mapGroups without a
+// resolver). Each was also logged once at build.
+func (t *Table) Warnings() []string { return append([]string(nil), t.warnings...) }

@@ -3,6 +3,7 @@ package mapping_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -17,6 +18,17 @@ func TestTableConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		return tb
+	})
+}
+
+func TestTableConformanceWithSpec(t *testing.T) {
+	conformance.RunWithSpec(t, func(t *testing.T, s mapping.Spec, o mapping.Options) (mapping.Mapper, error) {
+		o.Logger = quietLogger(t)
+		tb, err := mapping.NewTableWithOptions("Table", s, o)
+		if err != nil {
+			return nil, err
+		}
+		return tb, nil
 	})
 }
 
@@ -106,4 +118,16 @@ func TestValidate(t *testing.T) {
 	if (mapping.UserMapping{UserARN: "arn:aws:iam::111122223333:role/r", Username: "u"}).Validate() == nil {
 		t.Error("role ARN accepted as user")
 	}
+}
+
+// quietLogger sends the Table's warnings to the test log.
+func quietLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, nil))
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -27,9 +28,14 @@ var knownVars = map[string]bool{
 var ErrBadTemplate = errors.New("bad template")
 
 // ErrEC2PrivateDNSNameUnsupported is returned when rendering needs
-// {{EC2PrivateDNSName}}: resolving it takes an EC2 lookup iamgate does not do
-// yet, so the review is denied rather than guessed.
-var ErrEC2PrivateDNSNameUnsupported = errors.New("{{EC2PrivateDNSName}} is not supported yet")
+// {{EC2PrivateDNSName}} and no EC2Resolver is configured: the review is
+// denied rather than guessed.
+var ErrEC2PrivateDNSNameUnsupported = errors.New("{{EC2PrivateDNSName}} is not supported: no EC2 resolver configured")
+
+// ErrEC2PrivateDNSName is wrapped when {{EC2PrivateDNSName}} cannot be
+// resolved: the session is not named like an instance ID, or the lookup
+// failed or returned an unusable name. The review is denied.
+var ErrEC2PrivateDNSName = errors.New("cannot resolve {{EC2PrivateDNSName}}")
 
 // Template is a parsed username or group template.
 type Template struct {
@@ -91,7 +97,20 @@ func (t Template) Uses(name string) bool {
 
 // Render fills in the variables from id. An empty result is not an error
 // here; the lookup refuses an empty username and drops empty groups.
+// {{EC2PrivateDNSName}} fails with ErrEC2PrivateDNSNameUnsupported; use
+// RenderContext to resolve it.
 func (t Template) Render(id Identity) (string, error) {
+	return t.render(id, func() (string, error) { return "", ErrEC2PrivateDNSNameUnsupported })
+}
+
+// RenderContext is Render with {{EC2PrivateDNSName}} resolved through ec2
+// (nil: ErrEC2PrivateDNSNameUnsupported) for sessions named like an instance
+// ID. Any failure is an error: never a guessed node name.
+func (t Template) RenderContext(ctx context.Context, id Identity, ec2 EC2Resolver) (string, error) {
+	return t.render(id, func() (string, error) { return resolveEC2(ctx, id, ec2) })
+}
+
+func (t Template) render(id Identity, ec2Name func() (string, error)) (string, error) {
 	if len(t.parts) == 1 && t.parts[0].v == "" {
 		return t.parts[0].lit, nil
 	}
@@ -109,12 +128,69 @@ func (t Template) Render(id Identity) (string, error) {
 		case VarAccessKeyID:
 			b.WriteString(id.AccessKeyID)
 		case VarEC2PrivateDNSName:
-			return "", ErrEC2PrivateDNSNameUnsupported
+			name, err := ec2Name()
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(name)
 		default: // unreachable: ParseTemplate only keeps known names
 			return "", fmt.Errorf("%w: unknown variable {{%s}}", ErrBadTemplate, p.v)
 		}
 	}
 	return b.String(), nil
+}
+
+// resolveEC2 looks up the private DNS name of the instance the session is
+// named after.
+func resolveEC2(ctx context.Context, id Identity, ec2 EC2Resolver) (string, error) {
+	if ec2 == nil {
+		return "", ErrEC2PrivateDNSNameUnsupported
+	}
+	if !IsInstanceID(id.SessionName) {
+		return "", fmt.Errorf("%w: session name %q is not an instance ID (i- and 8 or 17 hex digits)", ErrEC2PrivateDNSName, id.SessionName)
+	}
+	name, err := ec2.PrivateDNSName(ctx, id.AccountID, id.SessionName)
+	if err != nil {
+		return "", fmt.Errorf("%w: instance %s in account %s: %w", ErrEC2PrivateDNSName, id.SessionName, id.AccountID, err)
+	}
+	if !isDNSName(name) {
+		return "", fmt.Errorf("%w: instance %s: private DNS name %q is not a lower-case DNS name", ErrEC2PrivateDNSName, id.SessionName, name)
+	}
+	return name, nil
+}
+
+// IsInstanceID reports whether s looks like an EC2 instance ID: "i-" and 8
+// or 17 lower-case hex digits. Only such sessions are looked up, so a caller
+// cannot make the server describe arbitrary strings.
+func IsInstanceID(s string) bool {
+	if !strings.HasPrefix(s, "i-") || (len(s) != 2+8 && len(s) != 2+17) {
+		return false
+	}
+	for _, c := range s[2:] {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// isDNSName accepts an RFC 1123 subdomain, as node names must be.
+func isDNSName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Render parses tmpl and renders it for id.

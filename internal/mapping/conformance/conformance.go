@@ -90,8 +90,31 @@ func want(t *testing.T, r *mapping.Result, username string, groups ...string) {
 	}
 }
 
-// Run runs the suite against backends made by newBackend.
-func Run(t *testing.T, newBackend NewBackend) {
+// Options describes what a backend's source format can express, so the
+// suite skips only the cases that format cannot state at all.
+type Options struct {
+	// NoAccounts is for formats without mapAccounts (the IAMIdentityMapping
+	// CRD): the MapAccounts case is skipped and every other case's factory
+	// call gets nil accounts (those cases pass accounts only to show that a
+	// failed or absent entry does not fall back to them).
+	NoAccounts bool
+}
+
+// Run runs the core suite (roles, users, accounts, templates, pinning,
+// rendered reserved names) against backends made by newBackend. Backends
+// that take a mapping.Spec and mapping.Options should call RunWithSpec,
+// which runs this too.
+func Run(t *testing.T, newBackend NewBackend) { RunWithOptions(t, Options{}, newBackend) }
+
+// RunWithOptions is Run for backends whose format lacks a feature; see
+// Options.
+func RunWithOptions(t *testing.T, o Options, newBackend NewBackend) {
+	if o.NoAccounts {
+		withAccounts := newBackend
+		newBackend = func(t *testing.T, roles []mapping.RoleMapping, users []mapping.UserMapping, _ []string) mapping.Mapper {
+			return withAccounts(t, roles, users, nil)
+		}
+	}
 	admin := mapping.RoleMapping{RoleARN: roleARN(acct, "admin"), Username: "admin", Groups: []string{"system:masters"}}
 
 	t.Run("Name", func(t *testing.T) {
@@ -123,9 +146,20 @@ func Run(t *testing.T, newBackend NewBackend) {
 		mustNotMap(t, m, session(t, "aws", acct, "ADMINS", "s"))
 	})
 	t.Run("RolePathEntryMatchesSession", func(t *testing.T) {
-		m := newBackend(t, []mapping.RoleMapping{{RoleARN: "arn:aws:iam::" + acct + ":role/team/dev", Username: "dev"}}, nil, nil)
+		m := newBackend(t, []mapping.RoleMapping{
+			{RoleARN: "arn:aws:iam::" + acct + ":role/team/dev", Username: "dev"},
+			{RoleARN: "arn:aws:iam::" + acct + ":role/teams/ops/deployer", Username: "deployer", UserID: roleUID},
+		}, nil, nil)
 		want(t, mustMap(t, m, session(t, "aws", acct, "dev", "s")), "dev")
+		want(t, mustMap(t, m, ident(t, "arn:aws:iam::"+acct+":role/team/dev", roleUID, "")), "dev")
 		mustNotMap(t, m, session(t, "aws", acct, "team", "s"))
+		want(t, mustMap(t, m, session(t, "aws", acct, "deployer", "s")), "deployer")
+		mustNotMap(t, m, session(t, "aws", acct, "ops", "s"))
+		mustNotMap(t, m, session(t, "aws", acct, "teams", "s"))
+		// Pinned: a re-created deployer (new unique ID) gets nothing.
+		id := session(t, "aws", acct, "deployer", "s")
+		id.UserID = "AROAEXAMPLEROLE2222:s"
+		mustNotMap(t, m, id)
 	})
 	t.Run("LastDuplicateWins", func(t *testing.T) {
 		m := newBackend(t, []mapping.RoleMapping{
@@ -162,6 +196,9 @@ func Run(t *testing.T, newBackend NewBackend) {
 		mustNotMap(t, m, ident(t, "arn:aws:iam::"+other+":root", other, ""))
 	})
 	t.Run("MapAccounts", func(t *testing.T) {
+		if o.NoAccounts {
+			t.Skip("the backend's format has no mapAccounts")
+		}
 		m := newBackend(t, []mapping.RoleMapping{admin}, nil, []string{acct})
 		r := mustMap(t, m, session(t, "aws", acct, "dev", "s"))
 		want(t, r, "arn:aws:iam::"+acct+":role/dev")
@@ -193,6 +230,38 @@ func Run(t *testing.T, newBackend NewBackend) {
 		for _, uid := range []string{"AROAEXAMPLEROLE2222:s", roleUID + "0:s", strings.ToLower(roleUID) + ":s", "", "s"} {
 			id.UserID = uid
 			mustNotMap(t, m, id)
+		}
+	})
+	t.Run("UserIDPinUser", func(t *testing.T) {
+		m := newBackend(t, nil, []mapping.UserMapping{
+			{UserARN: "arn:aws:iam::" + acct + ":user/alice", Username: "alice", UserID: userUID},
+			{UserARN: "arn:aws:iam::" + acct + ":root", Username: "root", UserID: acct},
+		}, nil)
+		id := iamUser(t, acct, "alice")
+		want(t, mustMap(t, m, id), "alice")
+		for _, uid := range []string{"AIDAEXAMPLEUSER2222", userUID + "0", strings.ToLower(userUID), ""} {
+			id.UserID = uid
+			mustNotMap(t, m, id)
+		}
+		want(t, mustMap(t, m, ident(t, "arn:aws:iam::"+acct+":root", acct, "")), "root")
+		mustNotMap(t, m, ident(t, "arn:aws:iam::"+acct+":root", other, ""))
+	})
+	t.Run("ReservedNameRenderedDenied", func(t *testing.T) {
+		// The caller chooses the access key ID text the server sees only
+		// through a checked token, but the mapping must not rely on that: a
+		// rendered reserved name denies whatever produced it.
+		m := newBackend(t, []mapping.RoleMapping{
+			{RoleARN: roleARN(acct, "u"), Username: "{{AccessKeyID}}", Groups: []string{"viewers"}},
+			{RoleARN: roleARN(acct, "g"), Username: "g", Groups: []string{"{{AccessKeyID}}"}},
+		}, nil, []string{acct})
+		want(t, mustMap(t, m, session(t, "aws", acct, "u", "s")), akid, "viewers")
+		want(t, mustMap(t, m, session(t, "aws", acct, "g", "s")), "g", akid)
+		for _, bad := range []string{"system:admin", "SYSTEM:masters", "eks:x", "aws:x", "amazon:x", "iam:x"} {
+			for _, role := range []string{"u", "g"} {
+				id := session(t, "aws", acct, role, "s")
+				id.AccessKeyID = bad
+				mustFail(t, m, id)
+			}
 		}
 	})
 	t.Run("Unmapped", func(t *testing.T) {

@@ -1,6 +1,7 @@
 package file
 
 import (
+	"log/slog"
 	"testing"
 
 	"github.com/iamgate/iamgate/internal/mapping"
@@ -17,6 +18,17 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestConformanceWithSpec(t *testing.T) {
+	conformance.RunWithSpec(t, func(t *testing.T, s mapping.Spec, o mapping.Options) (mapping.Mapper, error) {
+		o.Logger = slog.New(slog.DiscardHandler)
+		b, err := NewWithOptions("MountedFile", s, o)
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
+	})
+}
+
 func TestNewRejectsInvalidEntries(t *testing.T) {
 	for name, tc := range map[string]struct {
 		roles    []mapping.RoleMapping
@@ -29,7 +41,9 @@ func TestNewRejectsInvalidEntries(t *testing.T) {
 		"unknown template":  {roles: []mapping.RoleMapping{{RoleARN: "arn:aws:iam::111122223333:role/a", Username: "{{Foo}}"}}},
 		"bad account":       {accounts: []string{"1234"}},
 		"bad userid":        {roles: []mapping.RoleMapping{{RoleARN: "arn:aws:iam::111122223333:role/a", Username: "a", UserID: "AROA:x"}}},
-		"unparseable ARN":   {roles: []mapping.RoleMapping{{RoleARN: "arn:aws:iam::111122223333:role/*", Username: "a"}}},
+		"unparseable ARN":   {roles: []mapping.RoleMapping{{RoleARN: "arn:aws:iam::111122223333:role/a b", Username: "a"}}},
+		"wildcard account":  {roles: []mapping.RoleMapping{{RoleARN: "arn:aws:iam::*:role/a", Username: "a"}}},
+		"reserved username": {roles: []mapping.RoleMapping{{RoleARN: "arn:aws:iam::111122223333:role/a", Username: "system:admin"}}},
 		"federated as user": {users: []mapping.UserMapping{{UserARN: "arn:aws:sts::111122223333:federated-user/a", Username: "a"}}},
 	} {
 		if _, err := New("MountedFile", tc.roles, tc.users, tc.accounts); err == nil {

@@ -1,0 +1,227 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	yaml "sigs.k8s.io/yaml/goyaml.v3"
+)
+
+// entryFields is one mapRoles/mapUsers/mapGroups entry before validation.
+type entryFields struct {
+	arn, username, userID string
+	groups                []string
+	sso                   *SSOMapping
+	// lines of the entry and of each value, for Problem.Line
+	line, arnLine, usernameLine, groupsLine, userIDLine, ssoLine int
+}
+
+// checkNames validates username, groups and userid, reporting the line of
+// the offending value. Reserved names are checked by NewTable, which knows
+// the allowlist.
+func (f entryFields) checkNames(section string, i int) *Problem {
+	if err := checkUsername(f.username); err != nil {
+		return entryProblem(section, i, f.usernameLine, err)
+	}
+	if err := checkGroups(f.groups); err != nil {
+		return entryProblem(section, i, f.groupsLine, err)
+	}
+	if err := checkUserID(f.userID); err != nil {
+		return entryProblem(section, i, f.userIDLine, err)
+	}
+	return nil
+}
+
+// ParseRoles reads a mapRoles sequence. A nil or null node is an empty list.
+// Bad entries are skipped whole and reported; the rest are returned with
+// assumed-role ARNs canonicalized to their role and sso partitions filled
+// in. Patterns that overlap at equal rank are both left out (Fatal).
+func ParseRoles(n *yaml.Node) ([]RoleMapping, []Problem) {
+	var out []RoleMapping
+	var pats []patternEntry
+	var pos []int // index in out of each pats element
+	probs := eachEntry(SectionRoles, n, func(i int, e *yaml.Node) *Problem {
+		f, p := readEntry(SectionRoles, i, e, keyRoleARN, true)
+		if p != nil {
+			return p
+		}
+		m := RoleMapping{RoleARN: f.arn, Username: f.username, Groups: f.groups, UserID: f.userID, SSO: f.sso}
+		tg, err := roleTarget(m)
+		if err != nil {
+			line := f.arnLine
+			if f.sso != nil {
+				line = f.ssoLine
+			}
+			return entryProblem(SectionRoles, i, line, err)
+		}
+		if p := f.checkNames(SectionRoles, i); p != nil {
+			return p
+		}
+		if tg.kind == targetSSO {
+			sso := *m.SSO
+			sso.Partition = strings.ToLower(sso.Partition)
+			if sso.Partition == "" {
+				sso.Partition = DefaultSSOPartition
+			}
+			m.SSO = &sso
+		} else {
+			m.RoleARN = tg.canon
+		}
+		if tg.kind == targetPattern {
+			pats, pos = append(pats, patternEntry{index: i, pat: tg.pat}), append(pos, len(out))
+		}
+		out = append(out, m)
+		return nil
+	})
+	p, drop := patternOverlaps(SectionRoles, pats, func(e patternEntry) string { return out[posOf(pats, pos, e)].RoleARN })
+	return dropAt(out, pos, drop), sortProblems(append(probs, p...))
+}
+
+// ParseUsers reads a mapUsers sequence; see ParseRoles.
+func ParseUsers(n *yaml.Node) ([]UserMapping, []Problem) {
+	var out []UserMapping
+	var pats []patternEntry
+	var pos []int
+	probs := eachEntry(SectionUsers, n, func(i int, e *yaml.Node) *Problem {
+		f, p := readEntry(SectionUsers, i, e, keyUserARN, false)
+		if p != nil {
+			return p
+		}
+		tg, err := userTarget(f.arn)
+		if err != nil {
+			return entryProblem(SectionUsers, i, f.arnLine, err)
+		}
+		if p := f.checkNames(SectionUsers, i); p != nil {
+			return p
+		}
+		if tg.kind == targetPattern {
+			pats, pos = append(pats, patternEntry{index: i, pat: tg.pat}), append(pos, len(out))
+		}
+		out = append(out, UserMapping{UserARN: tg.canon, Username: f.username, Groups: f.groups, UserID: f.userID})
+		return nil
+	})
+	p, drop := patternOverlaps(SectionUsers, pats, func(e patternEntry) string { return out[posOf(pats, pos, e)].UserARN })
+	return dropAt(out, pos, drop), sortProblems(append(probs, p...))
+}
+
+// ParseGroups reads a mapGroups sequence: {grouparn, username, groups,
+// userid}. See ParseRoles.
+func ParseGroups(n *yaml.Node) ([]GroupMapping, []Problem) {
+	var out []GroupMapping
+	probs := eachEntry(SectionGroups, n, func(i int, e *yaml.Node) *Problem {
+		f, p := readEntry(SectionGroups, i, e, keyGroupARN, false)
+		if p != nil {
+			return p
+		}
+		tg, err := groupTarget(f.arn)
+		if err != nil {
+			return entryProblem(SectionGroups, i, f.arnLine, err)
+		}
+		if p := f.checkNames(SectionGroups, i); p != nil {
+			return p
+		}
+		out = append(out, GroupMapping{GroupARN: tg.canon, Username: f.username, Groups: f.groups, UserID: f.userID})
+		return nil
+	})
+	return out, probs
+}
+
+// ParseGroupsYAML is ParseRolesYAML for mapGroups.
+func ParseGroupsYAML(data []byte) ([]GroupMapping, []Problem) {
+	n, p := decodeYAML(SectionGroups, data)
+	if p != nil {
+		return nil, []Problem{*p}
+	}
+	return ParseGroups(n)
+}
+
+// SSO block keys, matched ignoring case like every other key.
+const (
+	keySSOPermissionSet = "permissionsetname"
+	keySSOAccountID     = "accountid"
+	keySSOPartition     = "partition"
+)
+
+// readSSO reads {permissionSetName, accountID, partition}. accountID may be
+// a plain YAML number, as in mapAccounts. On error it also returns the line
+// of the offending node.
+func readSSO(v *yaml.Node) (*SSOMapping, int, error) {
+	if v.Kind != yaml.MappingNode {
+		return nil, v.Line, fmt.Errorf("must be a mapping {permissionSetName, accountID, partition}, got %s", kindName(v))
+	}
+	var s SSOMapping
+	seen := map[string]bool{}
+	for j := 0; j+1 < len(v.Content); j += 2 {
+		k, val := resolve(v.Content[j]), resolve(v.Content[j+1])
+		if k == nil || val == nil || k.Kind != yaml.ScalarNode {
+			return nil, v.Line, errors.New("field names must be strings")
+		}
+		name := strings.ToLower(k.Value)
+		if seen[name] {
+			return nil, k.Line, fmt.Errorf("field %q given more than once", k.Value)
+		}
+		seen[name] = true
+		var dst *string
+		switch name {
+		case keySSOPermissionSet:
+			dst = &s.PermissionSetName
+		case keySSOAccountID:
+			dst = &s.AccountID
+			if val.Kind == yaml.ScalarNode && (val.ShortTag() == "!!int" || val.ShortTag() == "!!float") {
+				*dst = val.Value
+				continue
+			}
+		case keySSOPartition:
+			dst = &s.Partition
+		default:
+			return nil, k.Line, fmt.Errorf("unknown field %q", k.Value)
+		}
+		str, err := readString(val)
+		if err != nil {
+			return nil, val.Line, fmt.Errorf("%s: %w", k.Value, err)
+		}
+		*dst = str
+	}
+	if !seen[keySSOPermissionSet] {
+		return nil, v.Line, errors.New("missing permissionSetName")
+	}
+	if !seen[keySSOAccountID] {
+		return nil, v.Line, errors.New("missing accountID")
+	}
+	return &s, 0, nil
+}
+
+// posOf finds e's position in out through the parallel slices.
+func posOf(pats []patternEntry, pos []int, e patternEntry) int {
+	for i, p := range pats {
+		if p.index == e.index {
+			return pos[i]
+		}
+	}
+	return 0 // unreachable
+}
+
+// dropAt removes out[pos[i]] for every i in drop.
+func dropAt[T any](out []T, pos []int, drop map[int]bool) []T {
+	if len(drop) == 0 {
+		return out
+	}
+	gone := map[int]bool{}
+	for i := range drop {
+		gone[pos[i]] = true
+	}
+	kept := out[:0:0]
+	for i, m := range out {
+		if !gone[i] {
+			kept = append(kept, m)
+		}
+	}
+	return kept
+}
+
+func sortProblems(ps []Problem) []Problem {
+	slices.SortStableFunc(ps, func(a, b Problem) int { return a.Index - b.Index })
+	return ps
+}

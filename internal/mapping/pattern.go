@@ -1,0 +1,134 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/iamgate/iamgate/internal/arn"
+)
+
+// pattern is a rolearn/userarn with one "*" in the last segment of the
+// resource name. prefix and suffix are lower-cased; prefix includes
+// "arn:P:iam::A:TYPE/[PATH/]" so patterns never cross partitions, accounts,
+// types or (for users) paths. Its rank is len(prefix): the longer literal
+// prefix is the more specific pattern.
+type pattern struct {
+	prefix, suffix string
+}
+
+// match reports whether key (a role key or lower-cased canonical user ARN,
+// never a session ARN) fits the pattern. "*" matches zero or more
+// characters within the last segment, never "/".
+func (p pattern) match(key string) bool {
+	if len(key) < len(p.prefix)+len(p.suffix) ||
+		!strings.HasPrefix(key, p.prefix) || !strings.HasSuffix(key, p.suffix) {
+		return false
+	}
+	return !strings.Contains(key[len(p.prefix):len(key)-len(p.suffix)], "/")
+}
+
+func (p pattern) rank() int { return len(p.prefix) }
+
+// overlaps reports whether some principal matches both p and q at equal
+// rank. With one "*" each and equal prefixes (the only way two patterns of
+// equal rank can both match one name), that is so exactly when one suffix
+// ends the other: the name prefix+longer-suffix matches both.
+func (p pattern) overlaps(q pattern) bool {
+	return p.prefix == q.prefix && (strings.HasSuffix(p.suffix, q.suffix) || strings.HasSuffix(q.suffix, p.suffix))
+}
+
+// patternTarget validates a wildcard ARN for entries of type typ ("role" or
+// "user"). Every error is fatal: whoever wrote a wildcard in the account or
+// a role path meant something far broader than the entry can safely grant.
+func patternTarget(field, s, typ string) (target, error) {
+	if n := strings.Count(s, "*"); n != 1 {
+		return target{}, fatalf("%s %q: only one \"*\" is allowed, got %d", field, s, n)
+	}
+	parts := strings.Split(s, ":")
+	if len(parts) != 6 {
+		return target{}, fatalf("%s %q: want 6 colon-separated fields, got %d", field, s, len(parts))
+	}
+	for i, what := range []string{`"arn"`, "the partition", "the service", "the region", "the account"} {
+		if strings.Contains(parts[i], "*") {
+			return target{}, fatalf("%s %q: \"*\" is not allowed in %s (GetCallerIdentity answers for every AWS account, so only the name may vary)", field, s, what)
+		}
+	}
+	rtype, rest, ok := strings.Cut(parts[5], "/")
+	if !ok || strings.Contains(rtype, "*") {
+		return target{}, fatalf("%s %q: \"*\" is only allowed in the %s name", field, s, typ)
+	}
+	if !strings.EqualFold(rtype, typ) {
+		return target{}, fatalf("%s %q: a pattern must be an IAM %s ARN (arn:P:iam::ACCOUNT:%s/NAME*)", field, s, typ, typ)
+	}
+	segs := strings.Split(rest, "/")
+	last := segs[len(segs)-1]
+	if !strings.Contains(last, "*") {
+		return target{}, fatalf("%s %q: \"*\" is only allowed in the last segment of the name, not in a path", field, s)
+	}
+	if typ == arn.TypeRole && len(segs) > 1 {
+		return target{}, fatalf("%s %q: a role pattern cannot have a path: STS drops role paths, so it would match roles in every path", field, s)
+	}
+	// Check everything else with the ARN parser, "*" standing in as a
+	// valid name character.
+	a, err := arn.Parse(strings.Replace(s, "*", "x", 1))
+	if err != nil {
+		return target{}, errFatal{fmt.Errorf("%s %q: %w", field, s, err)}
+	}
+	if a.Type != typ {
+		return target{}, errFatal{errors.New(field + " " + s + ": not an IAM " + typ + " pattern")}
+	}
+	before, after, _ := strings.Cut(last, "*")
+	head := "arn:" + a.Partition + ":iam::" + a.AccountID + ":" + typ + a.Path
+	p := pattern{prefix: strings.ToLower(head + before), suffix: strings.ToLower(after)}
+	return target{kind: targetPattern, pat: p, canon: head + last}, nil
+}
+
+// patternEntry is a validated pattern entry before indexing.
+type patternEntry struct {
+	index int // in its section
+	pat   pattern
+	c     *compiled
+}
+
+// indexPatterns sorts patterns most specific first and refuses every pair
+// that could both match one principal at equal rank: that is visible at
+// load, so it is a load error (Fatal) rather than a deny found in
+// production. Both patterns of such a pair are left out.
+func indexPatterns(section string, es []patternEntry) ([]*compiledPattern, []Problem) {
+	probs, drop := patternOverlaps(section, es, func(e patternEntry) string { return e.c.source })
+	var out []*compiledPattern
+	for i, e := range es {
+		if !drop[i] {
+			out = append(out, &compiledPattern{pattern: e.pat, entry: e.c})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *compiledPattern) int { return b.rank() - a.rank() })
+	return out, probs
+}
+
+// patternOverlaps finds the equal-rank overlapping pairs among es, naming
+// each entry with name. It returns one Problem per pair (at the later
+// entry) and the positions in es to leave out.
+func patternOverlaps(section string, es []patternEntry, name func(patternEntry) string) ([]Problem, map[int]bool) {
+	byPrefix := map[string][]int{}
+	for i, e := range es {
+		byPrefix[e.pat.prefix] = append(byPrefix[e.pat.prefix], i)
+	}
+	var probs []Problem
+	drop := map[int]bool{}
+	for i, e := range es {
+		for _, j := range byPrefix[e.pat.prefix] {
+			if j <= i || !e.pat.overlaps(es[j].pat) {
+				continue
+			}
+			drop[i], drop[j] = true, true
+			probs = append(probs, Problem{Section: section, Index: es[j].index, Fatal: true,
+				Err: fmt.Errorf("pattern %s and %s[%d] %s have the same literal prefix and can both match one principal; make one more specific",
+					name(es[j]), section, e.index, name(e))})
+		}
+	}
+	slices.SortStableFunc(probs, func(a, b Problem) int { return a.Index - b.Index })
+	return probs, drop
+}
