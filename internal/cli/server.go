@@ -109,7 +109,9 @@ func buildMappers(c *config.Config) ([]mapping.Mapper, error) {
 	for _, name := range c.Server.BackendMode {
 		switch name {
 		case config.BackendMountedFile:
-			b, err := file.New(name, c.Server.MapRoles, c.Server.MapUsers, c.Server.MapAccounts)
+			b, err := file.NewWithOptions(name, mapping.Spec{
+				Roles: c.Server.MapRoles, Users: c.Server.MapUsers, Groups: c.Server.MapGroups, Accounts: c.Server.MapAccounts,
+			}, mappingOptions(c, name))
 			if err != nil {
 				return nil, fmt.Errorf("backend %s: %w", name, err)
 			}
@@ -119,4 +121,13 @@ func buildMappers(c *config.Config) ([]mapping.Mapper, error) {
 		}
 	}
 	return out, nil
+}
+
+// mappingOptions are the rules every backend applies. SSO matching follows
+// AIA's SSORoleMatch gate so an AIA config never grants more than it did.
+func mappingOptions(c *config.Config, backend string) mapping.Options {
+	return mapping.Options{
+		SSORoleMatch:             c.Gate("SSORoleMatch"),
+		ReservedUsernamePrefixes: c.Server.ReservedPrefixConfig[backend],
+	}
 }

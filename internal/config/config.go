@@ -73,6 +73,7 @@ type Server struct {
 	Partition                   string
 	MapRoles                    []mapping.RoleMapping
 	MapUsers                    []mapping.UserMapping
+	MapGroups                   []mapping.GroupMapping
 	MapAccounts                 []string
 	ScrubbedAccounts            []string
 	SourceARN                   string

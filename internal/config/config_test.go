@@ -211,3 +211,13 @@ func TestFeatureGatesAIANames(t *testing.T) {
 		t.Fatalf("gates = %v", c.FeatureGates)
 	}
 }
+
+func TestMapGroupsParsed(t *testing.T) {
+	c, err := Parse([]byte("clusterID: x\nserver:\n  mapGroups:\n  - grouparn: arn:aws:iam::111122223333:group/devs\n    username: dev:{{AccessKeyID}}\n    groups: [devs]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Server.MapGroups) != 1 || c.Server.MapGroups[0].Username != "dev:{{AccessKeyID}}" || len(c.Problems) != 0 {
+		t.Fatalf("mapGroups: %+v %v", c.Server.MapGroups, c.Problems)
+	}
+}

@@ -137,6 +137,11 @@ func (c *Config) setServerKey(key string, v *yaml.Node) error {
 		s.MapUsers = users
 		c.Problems = append(c.Problems, probs...)
 		return nil
+	case "mapgroups":
+		groups, probs := mapping.ParseGroups(v)
+		s.MapGroups = groups
+		c.Problems = append(c.Problems, probs...)
+		return nil
 	case "mapaccounts":
 		accts, probs := mapping.ParseAccounts(v)
 		s.MapAccounts = accts
