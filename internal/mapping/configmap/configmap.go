@@ -1,0 +1,366 @@
+// Package configmap is the EKSConfigMap backend: mappings from the
+// kube-system/aws-auth ConfigMap, as EKS, eksctl and EKS Anywhere write it,
+// followed live with an informer.
+//
+// The informer lists and watches that one object only (a metadata.name field
+// selector), so the backend needs nothing wider than get/list/watch on
+// resourceNames [aws-auth]: the apiserver treats a list or watch whose field
+// selector pins metadata.name as a request for that name.
+package configmap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/iamgate/iamgate/internal/mapping"
+)
+
+// Name is the backendMode name of this backend, as aws-iam-authenticator
+// spells it.
+const Name = "EKSConfigMap"
+
+// Defaults for Options.Namespace and Options.Name.
+const (
+	DefaultNamespace = "kube-system"
+	DefaultName      = "aws-auth"
+)
+
+// Event reasons recorded on the ConfigMap (type Warning), so that
+// `kubectl describe configmap -n kube-system aws-auth` shows what went wrong.
+const (
+	// ReasonInvalidMappings: the data was rejected as a whole and the
+	// previous mappings (or none, after a restart) stay in effect.
+	ReasonInvalidMappings = "InvalidMappings"
+	// ReasonSkippedMappings: some entries were skipped (or data keys
+	// ignored); the rest applied.
+	ReasonSkippedMappings = "SkippedMappings"
+)
+
+// ErrNotSynced is returned by Map before the first list of the ConfigMap has
+// been applied. It is not mapping.ErrNotMapped: answering "not mapped" then
+// would let a later backend (or its mapAccounts) decide for an identity that
+// aws-auth may well map differently.
+var ErrNotSynced = errors.New("aws-auth ConfigMap not loaded yet")
+
+// Options configure New. The zero value watches kube-system/aws-auth.
+type Options struct {
+	Namespace string // default kube-system
+	Name      string // default aws-auth
+	Logger    *slog.Logger
+	// Registerer receives the iamgate_mapping_* metrics; nil keeps them
+	// private.
+	Registerer prometheus.Registerer
+	// Recorder records Events on the ConfigMap. Nil makes New build one that
+	// writes core/v1 Events through the client, started by Run.
+	Recorder record.EventRecorder
+	// Mapping are the matching options every table of this backend is
+	// built with (SSO gate, resolvers, reserved names). Its Logger defaults
+	// to Logger.
+	Mapping mapping.Options
+}
+
+// Backend serves the mappings of one ConfigMap. Map is safe for concurrent
+// use; each change of the ConfigMap swaps a whole mapping.Table.
+type Backend struct {
+	ns, name    string
+	log         *slog.Logger
+	client      kubernetes.Interface
+	informer    cache.SharedIndexInformer
+	handler     cache.ResourceEventHandlerRegistration
+	recorder    record.EventRecorder
+	broadcaster record.EventBroadcaster // non-nil when New built recorder
+	metrics     *metrics
+	mapOpts     mapping.Options
+	started     atomic.Bool
+
+	// cur is nil until the first list has been applied.
+	cur atomic.Pointer[mapping.Table]
+
+	mu      sync.Mutex // serializes loads and guards the fields below
+	lastRV  string     // resourceVersion last processed, applied or not
+	goodRV  string     // resourceVersion cur came from; "" for none
+	seen    observation
+	changed chan struct{} // closed and replaced after each processed event
+}
+
+// observation records what the backend last did, for tests waiting on it.
+type observation struct {
+	rv       string // resourceVersion processed ("" after a delete)
+	deleted  bool
+	rejected bool // the data at rv was refused; an older table is in effect
+}
+
+var _ mapping.Mapper = (*Backend)(nil)
+
+// New sets up the backend; Run starts it.
+func New(client kubernetes.Interface, opts Options) (*Backend, error) {
+	if client == nil {
+		return nil, errors.New("configmap backend: nil Kubernetes client")
+	}
+	b := &Backend{
+		ns: opts.Namespace, name: opts.Name, log: opts.Logger, client: client,
+		recorder: opts.Recorder, changed: make(chan struct{}),
+	}
+	if b.ns == "" {
+		b.ns = DefaultNamespace
+	}
+	if b.name == "" {
+		b.name = DefaultName
+	}
+	if b.log == nil {
+		b.log = slog.Default()
+	}
+	b.log = b.log.With("backend", Name, "configmap", b.ns+"/"+b.name)
+	b.mapOpts = opts.Mapping
+	if b.mapOpts.Logger == nil {
+		b.mapOpts.Logger = b.log
+	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("configmap backend: %w", err)
+	}
+	b.metrics = m
+	if b.recorder == nil {
+		host, _ := os.Hostname()
+		b.broadcaster = record.NewBroadcaster()
+		b.recorder = b.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "iamgate", Host: host})
+	}
+
+	sel := fields.OneTermEqualSelector("metadata.name", b.name).String()
+	cms := client.CoreV1().ConfigMaps(b.ns)
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector = sel
+			return cms.List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = sel
+			return cms.Watch(ctx, o)
+		},
+	}
+	b.informer = cache.NewSharedIndexInformerWithOptions(lw, &corev1.ConfigMap{},
+		cache.SharedIndexInformerOptions{ObjectDescription: "configmap " + b.ns + "/" + b.name})
+	if err := b.informer.SetWatchErrorHandlerWithContext(b.watchError); err != nil {
+		return nil, fmt.Errorf("configmap backend: %w", err)
+	}
+	b.handler, err = b.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    b.onAdd,
+		UpdateFunc: func(_, obj any) { b.onAdd(obj) },
+		DeleteFunc: b.onDelete,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("configmap backend: %w", err)
+	}
+	return b, nil
+}
+
+// Name returns "EKSConfigMap".
+func (b *Backend) Name() string { return Name }
+
+// HasSynced reports whether the ConfigMap (or its absence) has been read
+// once, so Map answers from it.
+func (b *Backend) HasSynced() bool { return b.cur.Load() != nil }
+
+// Map returns the mapping for id, mapping.ErrNotMapped, or ErrNotSynced.
+func (b *Backend) Map(ctx context.Context, id mapping.Identity) (*mapping.Result, error) {
+	t := b.cur.Load()
+	if t == nil {
+		return nil, ErrNotSynced
+	}
+	return t.Map(ctx, id)
+}
+
+// Run watches the ConfigMap until ctx is done. It may be called once.
+func (b *Backend) Run(ctx context.Context) error {
+	if !b.started.CompareAndSwap(false, true) {
+		return errors.New("configmap backend: Run called twice")
+	}
+	if b.broadcaster != nil {
+		b.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: b.client.CoreV1().Events(b.ns)})
+		defer b.broadcaster.Shutdown()
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		b.markSyncedWhenListed(ctx)
+	}()
+	b.informer.RunWithContext(ctx)
+	wg.Wait()
+	return nil
+}
+
+// markSyncedWhenListed waits for the initial list to be handled. If it held
+// no ConfigMap the handler never ran, and the backend starts with no
+// mappings. cache.WaitForCacheSync polls every 100 ms; polling faster keeps
+// startup (and tests) quick.
+func (b *Backend) markSyncedWhenListed(ctx context.Context) {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !b.handler.HasSynced() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cur.Load() == nil {
+		b.log.Warn("ConfigMap not found; no mappings from this backend until it is created")
+		b.setTable(b.emptyTable(), "", 0)
+		b.metrics.lastSuccess.WithLabelValues(Name).Set(1)
+		b.notify(observation{})
+	}
+}
+
+// watchError reports a failed list or watch. The informer retries with
+// backoff and the current mappings stay in effect. A watch that merely ended
+// or expired (and is resumed or relisted) is routine and not counted.
+func (b *Backend) watchError(_ context.Context, _ *cache.Reflector, err error) {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
+		b.log.Debug("ConfigMap watch ended; resuming", "err", err)
+		return
+	}
+	b.metrics.loadErrors.WithLabelValues(Name).Inc()
+	msg := "listing or watching the ConfigMap failed; retrying, current mappings stay in effect"
+	if apierrors.IsForbidden(err) {
+		msg += " (RBAC must allow get, list, watch on configmaps with resourceNames [" + b.name + "])"
+	}
+	b.log.Error(msg, "err", err)
+}
+
+func (b *Backend) onAdd(obj any) {
+	cm, ok := obj.(*corev1.ConfigMap)
+	if !ok || cm.Namespace != b.ns || cm.Name != b.name {
+		return // the field selector makes this unreachable
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if cm.ResourceVersion != "" && cm.ResourceVersion == b.lastRV {
+		return // a relist delivering what is already applied
+	}
+	b.lastRV = cm.ResourceVersion
+	b.apply(cm)
+}
+
+// apply loads cm and swaps the table in, or keeps the current one when the
+// data is unusable. Called with b.mu held.
+func (b *Backend) apply(cm *corev1.ConfigMap) {
+	log := b.log.With("resourceVersion", cm.ResourceVersion)
+	l := load(Name, cm.Data, b.mapOpts)
+	if len(l.ignored) > 0 {
+		log.Warn("ignoring data keys other than mapRoles, mapUsers and mapAccounts", "keys", l.ignored)
+	}
+	for _, p := range l.skipped {
+		b.metrics.skipped.WithLabelValues(Name, p.Section).Inc()
+		log.Warn("skipped invalid mapping entry; the others apply", "problem", p.Error())
+	}
+
+	if l.err != nil {
+		b.metrics.loadErrors.WithLabelValues(Name).Inc()
+		b.metrics.lastSuccess.WithLabelValues(Name).Set(0)
+		kept := "the mappings of resourceVersion " + b.goodRV + " stay in effect"
+		if b.goodRV == "" {
+			// Nothing good seen since this process started (last-good is
+			// never persisted): fail closed with no mappings.
+			kept = "no mappings from this ConfigMap are in effect"
+			b.setTable(b.emptyTable(), "", 0)
+		}
+		problems := splitJoined(l.err)
+		for _, p := range problems {
+			log.Error("rejected ConfigMap data; "+kept, "problem", p.Error())
+		}
+		b.recorder.Eventf(cm, corev1.EventTypeWarning, ReasonInvalidMappings,
+			"iamgate rejected this ConfigMap (resourceVersion %s), %s: %s", cm.ResourceVersion, kept, summarize(problems))
+		b.notify(observation{rv: cm.ResourceVersion, rejected: true})
+		return
+	}
+
+	b.setTable(l.table, cm.ResourceVersion, len(l.skipped))
+	b.metrics.lastSuccess.WithLabelValues(Name).Set(1)
+	roles, users, accounts := l.table.Counts()
+	log.Info("loaded mappings", "roles", roles, "users", users, "groups", l.table.GroupCount(),
+		"accounts", accounts, "skipped", len(l.skipped))
+	if len(l.skipped) > 0 || len(l.ignored) > 0 {
+		msg := fmt.Sprintf("iamgate applied this ConfigMap (resourceVersion %s) but skipped %d invalid entries", cm.ResourceVersion, len(l.skipped))
+		if len(l.skipped) > 0 {
+			msg += ": " + summarize(l.skipped)
+		}
+		if len(l.ignored) > 0 {
+			msg += fmt.Sprintf("; ignored data keys %q (only mapRoles, mapUsers, mapAccounts are read)", l.ignored)
+		}
+		b.recorder.Event(cm, corev1.EventTypeWarning, ReasonSkippedMappings, msg)
+	}
+	b.notify(observation{rv: cm.ResourceVersion})
+}
+
+func (b *Backend) onDelete(obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	if cm, ok := obj.(*corev1.ConfigMap); ok && (cm.Namespace != b.ns || cm.Name != b.name) {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.lastRV = ""
+	b.setTable(b.emptyTable(), "", 0)
+	b.metrics.lastSuccess.WithLabelValues(Name).Set(1)
+	b.log.Warn("ConfigMap deleted; its mappings are removed")
+	b.notify(observation{deleted: true})
+}
+
+// setTable swaps t, built from resourceVersion rv with skipped entries left
+// out, in and updates the entry gauges. Called with b.mu held.
+func (b *Backend) setTable(t *mapping.Table, rv string, skipped int) {
+	b.cur.Store(t)
+	b.goodRV = rv
+	b.metrics.invalid.WithLabelValues(Name).Set(float64(skipped))
+	roles, users, accounts := t.Counts()
+	b.metrics.entries.WithLabelValues(Name, mapping.SectionRoles).Set(float64(roles))
+	b.metrics.entries.WithLabelValues(Name, mapping.SectionUsers).Set(float64(users))
+	b.metrics.entries.WithLabelValues(Name, mapping.SectionAccounts).Set(float64(accounts))
+	b.metrics.entries.WithLabelValues(Name, mapping.SectionGroups).Set(float64(t.GroupCount()))
+}
+
+// notify publishes o and wakes waiters. Called with b.mu held.
+func (b *Backend) notify(o observation) {
+	b.seen = o
+	close(b.changed)
+	b.changed = make(chan struct{})
+}
+
+// observed returns the last observation and a channel closed at the next.
+func (b *Backend) observed() (observation, <-chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.seen, b.changed
+}
+
+func (b *Backend) emptyTable() *mapping.Table {
+	t, _ := mapping.NewTableWithOptions(Name, mapping.Spec{}, b.mapOpts) // no entries, a name: never fails
+	return t
+}
