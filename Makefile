@@ -5,8 +5,13 @@ BIN       ?= bin
 FUZZTIME  ?= 5s
 LDFLAGS   ?= -s -w
 export GOFLAGS ?= -buildvcs=false
+# kube-apiserver and etcd for the real-control-plane tests (test/kube), built
+# from source by hack/build-control-plane.sh; envtest finds them through
+# KUBEBUILDER_ASSETS.
+CONTROLPLANE_DIR := $(or $(IAMGATE_CACHE_DIR),$(HOME)/.cache/iamgate)/k8s-v1.33.13/bin
+export KUBEBUILDER_ASSETS := $(CONTROLPLANE_DIR)
 
-.PHONY: all build demo test vet unit fuzz bench install clean
+.PHONY: all build demo test vet unit fuzz bench install clean controlplane
 
 all: build
 
@@ -26,8 +31,12 @@ test: vet unit fuzz
 vet:
 	$(GO) vet ./...
 
-unit:
+unit: controlplane
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# Builds kube-apiserver and etcd once (about 10 minutes); seconds afterwards.
+controlplane:
+	hack/build-control-plane.sh
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s ./internal/arn

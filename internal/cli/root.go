@@ -83,6 +83,8 @@ It reads aws-iam-authenticator's config files and flags unchanged.`,
 		NewVerifyCommand(deps, streams),
 		NewServerCommand(deps, streams),
 		NewInitCommand(deps, streams),
+		NewKubeconfigCommand(deps, streams),
+		NewResolveIDsCommand(deps, streams),
 		NewVersionCommand(deps, streams),
 	)
 	return root

@@ -12,7 +12,6 @@ import (
 	"github.com/iamgate/iamgate/internal/certs"
 	"github.com/iamgate/iamgate/internal/config"
 	"github.com/iamgate/iamgate/internal/mapping"
-	"github.com/iamgate/iamgate/internal/mapping/file"
 	"github.com/iamgate/iamgate/internal/server"
 	"github.com/iamgate/iamgate/internal/sts"
 	"github.com/iamgate/iamgate/internal/token"
@@ -64,12 +63,13 @@ func runServer(cmd *cobra.Command, o *serverFlags, deps Deps, streams Streams) e
 			return err
 		}
 	}
-	mappers, err := buildMappers(c)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	bs, err := buildBackends(c, func(n string) mapping.Options { return mappingOptions(c, n) }, log, reg)
 	if err != nil {
 		return err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	bs.start(cmd.Context(), log)
 	stsMetrics := sts.NewMetrics(reg)
 	client := sts.New(sts.Options{Transport: deps.STSTransport, Timeout: c.Server.STSTimeout, Metrics: stsMetrics, Logger: log})
 	verifier := sts.NewCachingVerifier(client, c.Server.IdentityCacheSize, stsMetrics)
@@ -88,7 +88,8 @@ func runServer(cmd *cobra.Command, o *serverFlags, deps Deps, streams Streams) e
 			Now:        deps.Now,
 		},
 		Verifier:         verifier,
-		Mappers:          mappers,
+		Mappers:          bs.mappers,
+		Ready:            bs.ready,
 		ScrubbedAccounts: c.Server.ScrubbedAccounts,
 		Logger:           log,
 		Registry:         reg,
@@ -102,25 +103,14 @@ func runServer(cmd *cobra.Command, o *serverFlags, deps Deps, streams Streams) e
 	return srv.Run(cmd.Context())
 }
 
-// buildMappers creates the backends in backendMode order. The registry is a
-// plain switch here; backends that need a cluster client join it later.
+// buildMappers builds the backends without starting them (tests of the
+// matching rules use it).
 func buildMappers(c *config.Config) ([]mapping.Mapper, error) {
-	var out []mapping.Mapper
-	for _, name := range c.Server.BackendMode {
-		switch name {
-		case config.BackendMountedFile:
-			b, err := file.NewWithOptions(name, mapping.Spec{
-				Roles: c.Server.MapRoles, Users: c.Server.MapUsers, Groups: c.Server.MapGroups, Accounts: c.Server.MapAccounts,
-			}, mappingOptions(c, name))
-			if err != nil {
-				return nil, fmt.Errorf("backend %s: %w", name, err)
-			}
-			out = append(out, b)
-		default:
-			return nil, fmt.Errorf("backend %s is not available in this release", name)
-		}
+	b, err := buildBackends(c, func(n string) mapping.Options { return mappingOptions(c, n) }, slog.Default(), nil)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return b.mappers, nil
 }
 
 // mappingOptions are the rules every backend applies. SSO matching follows

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/iamgate/iamgate/internal/config"
+	"github.com/iamgate/iamgate/internal/mapping/awsiamconfig"
 )
 
 // clusterIDEnv is AIA's environment variable for the cluster id.
@@ -34,6 +35,7 @@ type serverFlags struct {
 	ec2Burst               int
 	logFormat              string
 	stsRegions             []string
+	awsIAMConfig           string
 }
 
 func (f *serverFlags) addFlags(fs *pflag.FlagSet) {
@@ -55,6 +57,7 @@ func (f *serverFlags) addFlags(fs *pflag.FlagSet) {
 	// AIA's spellings, camel case included, so its DaemonSet args parse unchanged.
 	fs.IntVar(&f.ec2QPS, "ec2-describeInstances-qps", 0, "EC2 DescribeInstances rate for {{EC2PrivateDNSName}} (config: server.ec2DescribeInstancesQps; default 15)")
 	fs.IntVar(&f.ec2Burst, "ec2-describeInstances-burst", 0, "EC2 DescribeInstances burst (config: server.ec2DescribeInstancesBurst; default 5)")
+	fs.StringVar(&f.awsIAMConfig, "awsiamconfig", "", "EKS Anywhere AWSIamConfig document whose mapRoles/mapUsers are served as a MountedFile backend (cluster id still from -i or the config)")
 	fs.StringSliceVar(&f.stsRegions, "sts-region", nil, "extra STS regions to accept beyond the SDK's list (config: server.stsRegions)")
 }
 
@@ -95,6 +98,11 @@ func (f *serverFlags) load(fs *pflag.FlagSet, getenv func(string) string) (*conf
 			return nil, err
 		}
 	}
+	if f.awsIAMConfig != "" {
+		if err := applyAWSIamConfig(c, f.awsIAMConfig); err != nil {
+			return nil, err
+		}
+	}
 	if c.ClusterID == "" && getenv != nil {
 		// AIA binds clusterID to this variable too.
 		c.ClusterID = getenv(clusterIDEnv)
@@ -130,4 +138,28 @@ func certNames(s *config.Server) (dns []string, ips []net.IP, dialHost string) {
 		}
 	}
 	return dns, ips, dialHost
+}
+
+// applyAWSIamConfig serves an EKS Anywhere AWSIamConfig's mappings through the
+// MountedFile backend, ahead of any other backend, as its own file would be.
+func applyAWSIamConfig(c *config.Config, path string) error {
+	doc, problems, err := awsiamconfig.Load(path)
+	if err != nil {
+		return err
+	}
+	for _, p := range problems {
+		if p.Fatal {
+			return fmt.Errorf("%s: %w", path, p)
+		}
+	}
+	c.Problems = append(c.Problems, problems...)
+	c.Server.MapRoles = append(c.Server.MapRoles, doc.Roles...)
+	c.Server.MapUsers = append(c.Server.MapUsers, doc.Users...)
+	if c.Server.Partition == "" {
+		c.Server.Partition = doc.Partition
+	}
+	if !slices.Contains(c.Server.BackendMode, config.BackendMountedFile) {
+		c.Server.BackendMode = append([]string{config.BackendMountedFile}, c.Server.BackendMode...)
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/iamgate/iamgate/internal/config"
+	"github.com/iamgate/iamgate/internal/mapping"
 )
 
 // loadServerFlags parses args as the server/init flag set does and loads.
@@ -251,6 +252,60 @@ func TestClusterIDFromAIAEnvironmentVariable(t *testing.T) {
 	f2 := &serverFlags{}
 	f2.addFlags(fs2)
 	if _, err := f2.load(fs2, func(string) string { return "" }); err == nil {
+		t.Fatal("no cluster id accepted")
+	}
+}
+
+// EKS Anywhere's AWSIamConfig is served as a file backend; the cluster id
+// still comes from -i because the document has none.
+func TestAWSIamConfigServedAsFileBackend(t *testing.T) {
+	doc := `apiVersion: anywhere.eks.amazonaws.com/v1alpha1
+kind: AWSIamConfig
+metadata:
+  name: my-cluster-aws-iam
+spec:
+  awsRegion: us-west-2
+  backendMode:
+  - EKSConfigMap
+  mapRoles:
+  - roleARN: arn:aws:iam::111122223333:role/Admin
+    username: admin
+    groups:
+    - system:masters
+  mapUsers:
+  - userARN: arn:aws:iam::111122223333:user/alice
+    username: alice
+    groups:
+    - devs
+  partition: aws
+`
+	p := filepath.Join(t.TempDir(), "awsiamconfig.yaml")
+	if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadServerFlags(t, "--awsiamconfig", p, "-i", "generated-id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ClusterID != "generated-id" || len(c.Server.MapRoles) != 1 || len(c.Server.MapUsers) != 1 {
+		t.Fatalf("config: %+v", c)
+	}
+	if !reflect.DeepEqual(c.Server.BackendMode, []string{"MountedFile"}) {
+		t.Fatalf("backendMode %v", c.Server.BackendMode)
+	}
+	mappers, err := buildMappers(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := mappers[0].Map(t.Context(), mapping.Identity{
+		ARN: "arn:aws:sts::111122223333:assumed-role/Admin/s", CanonicalARN: "arn:aws:iam::111122223333:role/Admin",
+		AccountID: "111122223333", UserID: "AROAX:s", SessionName: "s", AccessKeyID: "ASIAX",
+	})
+	if err != nil || res.Username != "admin" {
+		t.Fatalf("admin role: %+v %v", res, err)
+	}
+	// Without -i the server refuses: the document carries no cluster id.
+	if _, err := loadServerFlags(t, "--awsiamconfig", p); err == nil {
 		t.Fatal("no cluster id accepted")
 	}
 }

@@ -142,7 +142,9 @@ var partitions = map[string]bool{
 
 // supportedBackends are the backends this build can serve; the others are
 // known names that a later release implements, refused rather than ignored.
-var supportedBackends = map[string]bool{BackendMountedFile: true}
+var supportedBackends = map[string]bool{
+	BackendMountedFile: true, BackendEKSConfigMap: true, BackendCRD: true, BackendDynamicFile: true,
+}
 
 var knownBackends = map[string]bool{
 	BackendMountedFile: true, BackendEKSConfigMap: true, BackendCRD: true, BackendDynamicFile: true,
@@ -179,6 +181,9 @@ func (c *Config) Validate() error {
 			add("server.backendMode: backend %q listed twice", b)
 		}
 		seen[b] = true
+	}
+	if seen[BackendDynamicFile] && s.DynamicFilePath == "" {
+		add("server.dynamicfilepath: required when backendMode lists DynamicFile")
 	}
 	for _, a := range s.ScrubbedAccounts {
 		if !isAccountID(a) {

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package mototest
+
+import "syscall"
+
+func setDeathSignal(*syscall.SysProcAttr) {}
