@@ -8,7 +8,7 @@ export GOFLAGS ?= -buildvcs=false
 # kube-apiserver and etcd for the real-control-plane tests (test/kube), built
 # from source by hack/build-control-plane.sh; envtest finds them through
 # KUBEBUILDER_ASSETS.
-CONTROLPLANE_DIR := $(or $(IAMGATE_CACHE_DIR),$(HOME)/.cache/iamgate)/k8s-v1.33.13/bin
+CONTROLPLANE_DIR := $(or $(IAMGATE_BUILD_CACHE),$(HOME)/.cache/iamgate)/k8s-v1.33.13/bin
 export KUBEBUILDER_ASSETS := $(CONTROLPLANE_DIR)
 
 .PHONY: all build demo test vet unit fuzz bench install clean controlplane

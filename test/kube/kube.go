@@ -31,13 +31,13 @@ const Version = "v1.33.13"
 const assetsEnv = "KUBEBUILDER_ASSETS"
 
 // AssetsDir is the directory holding kube-apiserver and etcd: $KUBEBUILDER_ASSETS
-// when set, else ${IAMGATE_CACHE_DIR:-$HOME/.cache/iamgate}/k8s-v1.33.13/bin,
+// when set, else ${IAMGATE_BUILD_CACHE:-$HOME/.cache/iamgate}/k8s-v1.33.13/bin,
 // where hack/build-control-plane.sh puts them. It fails when either binary is
 // missing, naming the command that builds them.
 func AssetsDir() (string, error) {
 	dir := os.Getenv(assetsEnv)
 	if dir == "" {
-		cache := os.Getenv("IAMGATE_CACHE_DIR")
+		cache := os.Getenv("IAMGATE_BUILD_CACHE")
 		if cache == "" {
 			home, err := os.UserHomeDir()
 			if err != nil {
