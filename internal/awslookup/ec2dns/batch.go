@@ -56,7 +56,7 @@ func (r *Resolver) run(accountID string, q *queue) {
 		case <-q.full:
 		}
 		t.Stop()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
+		ctx, cancel := context.WithTimeout(context.Background(), r.o.Timeout)
 		waitErr := r.limiter.Wait(ctx)
 
 		r.mu.Lock()

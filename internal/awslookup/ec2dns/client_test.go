@@ -37,7 +37,7 @@ func TestRoleIsAssumed(t *testing.T) {
 	names, ids := instances(t, 2)
 	for name, cc := range map[string]ClientConfig{
 		"default role":     {RoleARN: "arn:aws:iam::" + acct + ":role/iamgate-ec2"},
-		"per-account role": {AccountRoleARNs: map[string]string{acct: "arn:aws:iam::" + acct + ":role/iamgate-ec2-" + acct}},
+		"per-account role": {AccountRoleARNs: map[string]string{acct: "arn:aws:iam::" + acct + ":role/iamgate-ec2-" + acct}, ExternalID: "ext-1"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r, c, _ := resolver(t, "", cc, Options{})
@@ -49,6 +49,15 @@ func TestRoleIsAssumed(t *testing.T) {
 			}
 			if a, d := c.Count("AssumeRole"), c.Count(describeCall); a != 1 || d != 2 {
 				t.Errorf("AssumeRole = %d, DescribeInstances = %d; want 1, 2", a, d)
+			}
+			for _, f := range c.Forms("AssumeRole") {
+				role := cc.RoleARN
+				if role == "" {
+					role = cc.AccountRoleARNs[acct]
+				}
+				if f.Get("RoleArn") != role || f.Get("RoleSessionName") != DefaultRoleSessionName || f.Get("ExternalId") != cc.ExternalID {
+					t.Errorf("AssumeRole form = %v; want role %s, session %s, external id %q", f, role, DefaultRoleSessionName, cc.ExternalID)
+				}
 			}
 			for _, k := range c.AccessKeys(describeCall) {
 				if k == "" || k == mototest.AccessKeyID {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/iamgate/iamgate/internal/mapping"
 )
 
 // fakeEC2 counts ClientFunc and DescribeInstances calls; block holds calls.
@@ -71,9 +73,7 @@ func TestOverloadedRefused(t *testing.T) {
 	r := New(f.clientFor, Options{MaxPending: 1, BatchWindow: time.Millisecond})
 	done := make(chan error, 1)
 	go func() { _, err := r.PrivateDNSName(context.Background(), acct, "i-01234567"); done <- err }()
-	for f.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	waitForCall(t, f)
 	if _, err := r.PrivateDNSName(context.Background(), acct, "i-89abcdef"); !errors.Is(err, ErrOverloaded) {
 		t.Errorf("second pending lookup: err = %v, want ErrOverloaded", err)
 	}
@@ -89,9 +89,7 @@ func TestCallerCancelLeavesBatchRunning(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { _, err := r.PrivateDNSName(ctx, acct, "i-01234567"); done <- err }()
-	for f.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	waitForCall(t, f)
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled caller: err = %v", err)
@@ -110,3 +108,17 @@ func TestMaxBatchCappedAtFilterLimit(t *testing.T) {
 		t.Errorf("MaxBatch = %d, want 200 (EC2 accepts at most 200 filter values)", got)
 	}
 }
+
+// waitForCall waits until f has seen a DescribeInstances call.
+func waitForCall(t *testing.T, f *fakeEC2) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for f.calls.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no DescribeInstances call within 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+var _ mapping.EC2Resolver = (*Resolver)(nil)

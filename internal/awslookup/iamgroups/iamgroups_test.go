@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/iamgate/iamgate/internal/awslookup/internal/mototest"
+	"github.com/iamgate/iamgate/internal/mapping"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
@@ -394,3 +395,5 @@ func (f *fakeIAM) ListGroupsForUser(ctx context.Context, in *iam.ListGroupsForUs
 	}
 	return f.pages[min(int(n)-1, len(f.pages)-1)], nil
 }
+
+var _ mapping.GroupResolver = (*Resolver)(nil)

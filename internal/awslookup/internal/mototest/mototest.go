@@ -165,6 +165,7 @@ type Counter struct {
 	mu     sync.Mutex
 	counts map[string]int
 	keys   map[string][]string
+	forms  map[string][]url.Values
 	gate   chan struct{}
 	seen   chan string
 }
@@ -182,6 +183,13 @@ func (c *Counter) AccessKeys(action string) []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]string(nil), c.keys[action]...)
+}
+
+// Forms returns the decoded bodies of the requests for action, in order.
+func (c *Counter) Forms(action string) []url.Values {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]url.Values(nil), c.forms[action]...)
 }
 
 // Hold makes every later request wait until the returned release func runs;
@@ -205,22 +213,24 @@ func (c *Counter) Hold(seen chan string) (release func()) {
 // RoundTrip implements http.RoundTripper.
 func (c *Counter) RoundTrip(req *http.Request) (*http.Response, error) {
 	action := req.URL.Query().Get("Action")
+	var form url.Values
 	if req.Body != nil && req.Body != http.NoBody {
 		body, err := io.ReadAll(req.Body)
 		req.Body.Close()
 		if err != nil {
 			return nil, err
 		}
-		if form, err := url.ParseQuery(string(body)); err == nil && form.Get("Action") != "" {
-			action = form.Get("Action")
+		if f, err := url.ParseQuery(string(body)); err == nil && f.Get("Action") != "" {
+			action, form = f.Get("Action"), f
 		}
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
 	c.mu.Lock()
 	if c.counts == nil {
-		c.counts, c.keys = map[string]int{}, map[string][]string{}
+		c.counts, c.keys, c.forms = map[string]int{}, map[string][]string{}, map[string][]url.Values{}
 	}
+	c.forms[action] = append(c.forms[action], form)
 	c.counts[action]++
 	c.keys[action] = append(c.keys[action], accessKey(req.Header.Get("Authorization")))
 	gate, seen := c.gate, c.seen
