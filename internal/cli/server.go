@@ -65,7 +65,15 @@ func runServer(cmd *cobra.Command, o *serverFlags, deps Deps, streams Streams) e
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	bs, err := buildBackends(c, func(n string) mapping.Options { return mappingOptions(c, n) }, log, reg)
+	res, err := newResolvers(cmd.Context(), c, log, reg)
+	if err != nil {
+		return err
+	}
+	bs, err := buildBackends(c, func(n string) mapping.Options {
+		o := mappingOptions(c, n)
+		o.Groups, o.EC2, o.Logger = res.groups, res.ec2, log
+		return o
+	}, log, reg)
 	if err != nil {
 		return err
 	}

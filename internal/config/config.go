@@ -84,6 +84,8 @@ type Server struct {
 	DynamicFileUserIDStrict     bool
 	DynamicBackendModePath      string
 	ReservedPrefixConfig        map[string][]string
+	EC2                         EC2Lookup
+	IAMGroups                   IAMGroupsLookup
 
 	// iamgate's own keys.
 	HealthPort        int
@@ -185,6 +187,7 @@ func (c *Config) Validate() error {
 	if seen[BackendDynamicFile] && s.DynamicFilePath == "" {
 		add("server.dynamicfilepath: required when backendMode lists DynamicFile")
 	}
+	c.validateLookups(add)
 	for _, a := range s.ScrubbedAccounts {
 		if !isAccountID(a) {
 			add("server.scrubbedAccounts: %q is not a 12-digit account id", a)

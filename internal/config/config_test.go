@@ -221,3 +221,38 @@ func TestMapGroupsParsed(t *testing.T) {
 		t.Fatalf("mapGroups: %+v %v", c.Server.MapGroups, c.Problems)
 	}
 }
+
+func TestLookupKeys(t *testing.T) {
+	c, err := Parse([]byte(`clusterID: x
+server:
+  ec2DescribeInstancesRoleARN: arn:aws:iam::111122223333:role/describe
+  ec2DescribeInstancesRegion: eu-west-1
+  ec2DescribeInstancesRoleARNs:
+    "444455556666": arn:aws:iam::444455556666:role/describe
+  ec2PrivateDNSCacheTTL: 2m
+  iamGroupsQps: 2.5
+  iamGroupsCacheTTL: 30s
+  iamGroupsAccountID: "111122223333"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Default()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	e, g := c.Server.EC2, c.Server.IAMGroups
+	if e.Region != "eu-west-1" || e.RoleARNs["444455556666"] == "" || e.CacheTTL != 2*time.Minute ||
+		g.QPS != 2.5 || g.CacheTTL != 30*time.Second || g.AccountID != "111122223333" {
+		t.Fatalf("lookups: %+v %+v", e, g)
+	}
+	c, err = Parse([]byte("clusterID: x\nserver:\n  ec2DescribeInstancesRoleARNs: {\"12\": nope}\n  iamGroupsAccountID: abc\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Default()
+	err = c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "ec2DescribeInstancesRoleARNs") || !strings.Contains(err.Error(), "iamGroupsAccountID") {
+		t.Fatalf("want both lookup problems, got %v", err)
+	}
+}

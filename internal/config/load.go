@@ -6,7 +6,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	yaml "sigs.k8s.io/yaml/goyaml.v3"
 
@@ -172,20 +171,14 @@ func (c *Config) setServerKey(key string, v *yaml.Node) error {
 	case "stshosts":
 		return strList(v, &s.STSHosts, false)
 	case "ststimeout":
-		var d string
-		if err := str(v, &d); err != nil {
-			return err
-		}
-		t, err := time.ParseDuration(d)
-		if err != nil {
-			return fmt.Errorf("%q is not a duration like 10s", d)
-		}
-		s.STSTimeout = t
-		return nil
+		return duration(v, &s.STSTimeout)
 	case "identitycachesize":
 		return integer(v, &s.IdentityCacheSize)
 	case "logformat":
 		return str(v, &s.LogFormat)
+	}
+	if ok, err := c.setLookupKey(key, v); ok {
+		return err
 	}
 	return errUnknown
 }
