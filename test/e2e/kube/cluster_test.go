@@ -73,6 +73,23 @@ type cluster struct {
 	kube   *kube.Env
 	double *ststest.Server
 	log    *syncBuffer // the server's JSON log: one "review" line per decision
+	readyz string      // the server's /readyz URL
+}
+
+// clusterOptions adjust startClusterWith for scenarios that need more than
+// startCluster's defaults; the zero value is startCluster.
+type clusterOptions struct {
+	// serverArgs are extra "iamgate server" flags, e.g. --backend-mode.
+	serverArgs []string
+	// beforeServer runs once kube-apiserver is up, before "iamgate server"
+	// starts: install a CRD, create aws-auth, as admin.
+	beforeServer func(t *testing.T, c *cluster)
+	// serverKubeconfig, when set, returns the kubeconfig iamgate server
+	// reads in-cluster mappings with, instead of the admin one.
+	serverKubeconfig func(t *testing.T, c *cluster) string
+	// anyReadyz makes startClusterWith return as soon as /readyz answers,
+	// whatever the status, for scenarios about readiness itself.
+	anyReadyz bool
 }
 
 // startCluster runs, in order: the STS double (knowing ids), "iamgate init"
@@ -80,6 +97,12 @@ type cluster struct {
 // kubeconfig, then "iamgate server" with the same flags (plus the admin
 // kubeconfig, for in-cluster backends), and waits for its /readyz. serverKeys is the YAML under "server:" (indented two spaces).
 func startCluster(t *testing.T, serverKeys string, ids ...identity) *cluster {
+	t.Helper()
+	return startClusterWith(t, clusterOptions{}, serverKeys, ids...)
+}
+
+// startClusterWith is startCluster adjusted by o.
+func startClusterWith(t *testing.T, o clusterOptions, serverKeys string, ids ...identity) *cluster {
 	t.Helper()
 	c := &cluster{id: "e2e-cluster", double: ststest.Start(t), log: &syncBuffer{}}
 	for _, id := range ids {
@@ -103,13 +126,20 @@ func startCluster(t *testing.T, serverKeys string, ids ...identity) *cluster {
 	}
 
 	c.kube = kube.Start(t, kube.Options{WebhookConfigFile: webhook})
+	if o.beforeServer != nil {
+		o.beforeServer(t, c)
+	}
+	serverKubeconfig := c.kube.Kubeconfig
+	if o.serverKubeconfig != nil {
+		serverKubeconfig = o.serverKubeconfig(t, c)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
 		// --kubeconfig: in-cluster backends (aws-auth, the CRD) read the
 		// mappings from this apiserver as admin.
-		args := append([]string{"server", "--kubeconfig", c.kube.Kubeconfig}, flags...)
+		args := append(append([]string{"server", "--kubeconfig", serverKubeconfig}, flags...), o.serverArgs...)
 		done <- cli.Run(ctx, args, deps,
 			cli.Streams{In: strings.NewReader(""), Out: c.log, Err: c.log})
 	}()
@@ -128,6 +158,7 @@ func startCluster(t *testing.T, serverKeys string, ids ...identity) *cluster {
 		}
 	})
 	readyz := fmt.Sprintf("http://127.0.0.1:%d/readyz", healthPort)
+	c.readyz = readyz
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		select {
 		case code := <-done:
@@ -136,7 +167,7 @@ func startCluster(t *testing.T, serverKeys string, ids ...identity) *cluster {
 		}
 		if resp, err := http.Get(readyz); err == nil {
 			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK || o.anyReadyz {
 				return c
 			}
 		}

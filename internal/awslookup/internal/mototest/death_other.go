@@ -1,7 +1,0 @@
-//go:build !linux
-
-package mototest
-
-import "syscall"
-
-func setDeathSignal(*syscall.SysProcAttr) {}
