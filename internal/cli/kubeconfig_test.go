@@ -27,6 +27,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/iamgate/iamgate/internal/kubeconfig"
+	"github.com/iamgate/iamgate/internal/testutil/moto"
 )
 
 // newKubeconfigEnv is a token env (own HOME, no AWS credentials from the
@@ -109,7 +110,7 @@ func createMotoCluster(t *testing.T, endpoint, name string) *ekstypes.Cluster {
 // TestKubeconfigFromEKS runs the command against moto's EKS: endpoint, CA
 // and names come from DescribeCluster, the region from the profile.
 func TestKubeconfigFromEKS(t *testing.T) {
-	endpoint := startMoto(t)
+	endpoint := moto.Start(t).URL
 	e := newKubeconfigEnv(t)
 	t.Setenv("AWS_ENDPOINT_URL_EKS", endpoint)
 	t.Setenv("AWS_ENDPOINT_URL_STS", endpoint)

@@ -13,7 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/iamgate/iamgate/internal/resolveids/mototest"
+	"github.com/iamgate/iamgate/internal/testutil/moto"
 	"github.com/iamgate/iamgate/test/kube"
 )
 
@@ -28,7 +28,7 @@ func resolveIDsRun(t *testing.T, args ...string) (code int, stdout, stderr strin
 // resolveIDsRole creates a role in moto and returns its unique ID.
 func resolveIDsRole(t *testing.T, name string) string {
 	t.Helper()
-	out, err := mototest.IAM(t).CreateRole(context.Background(), &iam.CreateRoleInput{
+	out, err := moto.IAM(t).CreateRole(context.Background(), &iam.CreateRoleInput{
 		RoleName: aws.String(name),
 		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
 			`"Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`),
@@ -58,7 +58,7 @@ func TestResolveIDsFlags(t *testing.T) {
 // The command end to end against moto: a dry run prints the change and
 // leaves the file; --write applies it; a differing userid exits 2.
 func TestResolveIDsFile(t *testing.T) {
-	mototest.Env(t)
+	moto.Env(t)
 	id := resolveIDsRole(t, "cli-app")
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	text := "clusterID: prod\nserver:\n  mapRoles:\n  # the app\n  - rolearn: arn:aws:iam::123456789012:role/cli-app\n    username: app\n"
@@ -98,7 +98,7 @@ func TestResolveIDsFile(t *testing.T) {
 
 // --configmap reads the cluster from --kubeconfig, as kubectl would.
 func TestResolveIDsConfigMap(t *testing.T) {
-	mototest.Env(t)
+	moto.Env(t)
 	id := resolveIDsRole(t, "cli-node")
 	env := kube.Start(t, kube.Options{})
 	mapRoles := "- rolearn: arn:aws:iam::123456789012:role/cli-node\n  username: system:node:{{EC2PrivateDNSName}}\n  groups:\n  - system:nodes\n"

@@ -97,12 +97,12 @@ func TestServerFlagOverridesConfig(t *testing.T) {
 	}
 }
 
-// Only MountedFile is served in this release, so the override shows through
-// validation: a backend the config names but the flag replaces is not checked.
+// The override shows through validation: a backend the config names (here
+// DynamicFile without its required path) but the flag replaces is not checked.
 func TestServerBackendModeFlagOverridesConfig(t *testing.T) {
-	p := writeServerConfig(t, "clusterID: x\nserver:\n  backendMode: [CRD]\n")
-	if _, err := loadServerFlags(t, "-c", p); err == nil || !strings.Contains(err.Error(), `"CRD"`) {
-		t.Fatalf("config backendMode CRD: %v", err)
+	p := writeServerConfig(t, "clusterID: x\nserver:\n  backendMode: [DynamicFile]\n")
+	if _, err := loadServerFlags(t, "-c", p); err == nil || !strings.Contains(err.Error(), "dynamicfilepath") {
+		t.Fatalf("config backendMode DynamicFile without a path: %v", err)
 	}
 	c, err := loadServerFlags(t, "-c", p, "--backend-mode", "MountedFile")
 	if err != nil {

@@ -11,12 +11,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
-	"github.com/iamgate/iamgate/internal/resolveids/mototest"
+	"github.com/iamgate/iamgate/internal/testutil/moto"
 )
 
-func TestMain(m *testing.M) { mototest.Main(m) }
+func TestMain(m *testing.M) { moto.Main(m) }
 
-const acct = mototest.Account
+const acct = moto.AccountID
 
 // fixture is a set of IAM principals created in moto for one test, with
 // names unique to the test (moto is shared by the package's tests).
@@ -30,8 +30,8 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	sum := sha256.Sum256([]byte(t.Name()))
-	f := &fixture{t: t, iam: mototest.IAM(t), suffix: hex.EncodeToString(sum[:4])}
-	l, err := NewLookupForCaller(context.Background(), f.iam, mototest.STS(t))
+	f := &fixture{t: t, iam: moto.IAM(t), suffix: hex.EncodeToString(sum[:4])}
+	l, err := NewLookupForCaller(context.Background(), f.iam, moto.STS(t))
 	if err != nil {
 		t.Fatal(err)
 	}

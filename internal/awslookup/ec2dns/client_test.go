@@ -7,7 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/iamgate/iamgate/internal/awslookup/internal/mototest"
+	"github.com/iamgate/iamgate/internal/testutil/moto"
 )
 
 func TestClientConfigValidation(t *testing.T) {
@@ -60,7 +60,7 @@ func TestRoleIsAssumed(t *testing.T) {
 				}
 			}
 			for _, k := range c.AccessKeys(describeCall) {
-				if k == "" || k == mototest.AccessKeyID {
+				if k == "" || k == moto.AccessKeyID {
 					t.Errorf("DescribeInstances signed with %q, want the assumed role's key", k)
 				}
 			}
@@ -71,7 +71,7 @@ func TestRoleIsAssumed(t *testing.T) {
 // A per-account role is used for its account only; an account without an
 // entry falls back to RoleARN, or to the server's own credentials.
 func TestClientChoice(t *testing.T) {
-	cfg := mototest.Config("http://127.0.0.1:1", nil)
+	cfg := moto.Config("http://127.0.0.1:1", nil)
 	other := "210987654321"
 	f, err := NewClientFunc(cfg, ClientConfig{AccountRoleARNs: map[string]string{other: "arn:aws:iam::" + other + ":role/r"}})
 	if err != nil {

@@ -13,13 +13,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/iamgate/iamgate/internal/awslookup/internal/mototest"
+	"github.com/iamgate/iamgate/internal/testutil/moto"
 )
 
-func TestMain(m *testing.M) { mototest.Main(m) }
+func TestMain(m *testing.M) { moto.Main(m) }
 
 const (
-	acct         = mototest.AccountID
+	acct         = moto.AccountID
 	describeCall = "DescribeInstances"
 	unknownID    = "i-0123456789abcdef0"
 )
@@ -27,7 +27,7 @@ const (
 // instances launches n instances in moto and returns id → private DNS name.
 func instances(t *testing.T, n int) (map[string]string, []string) {
 	t.Helper()
-	admin := ec2.NewFromConfig(mototest.Config(mototest.URL(t), nil))
+	admin := ec2.NewFromConfig(moto.Config(moto.URL(t), nil))
 	out, err := admin.RunInstances(context.Background(), &ec2.RunInstancesInput{
 		ImageId: aws.String("ami-12c6146b"), MinCount: aws.Int32(int32(n)), MaxCount: aws.Int32(int32(n)),
 		InstanceType: types.InstanceTypeT3Micro,
@@ -50,15 +50,15 @@ func instances(t *testing.T, n int) (map[string]string, []string) {
 
 // resolver builds a resolver from an aws.Config pointed at moto (or at url
 // when given) with a counting transport and its own metrics.
-func resolver(t *testing.T, url string, cc ClientConfig, o Options) (*Resolver, *mototest.Counter, *Metrics) {
+func resolver(t *testing.T, url string, cc ClientConfig, o Options) (*Resolver, *moto.Counter, *Metrics) {
 	t.Helper()
 	if url == "" {
-		url = mototest.URL(t)
+		url = moto.URL(t)
 	}
-	c := &mototest.Counter{}
+	c := &moto.Counter{}
 	m := NewMetrics(prometheus.NewRegistry())
 	o.Metrics = m
-	r, err := NewFromConfig(mototest.Config(url, c), cc, o)
+	r, err := NewFromConfig(moto.Config(url, c), cc, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestBatchingOneCallForConcurrentLookups(t *testing.T) {
 }
 
 func TestUnknownInstanceIsErrorNegativelyCached(t *testing.T) {
-	url := mototest.URL(t)
+	url := moto.URL(t)
 	now := time.Unix(1_700_000_000, 0)
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
@@ -142,7 +142,7 @@ func TestUnknownInstanceIsErrorNegativelyCached(t *testing.T) {
 
 func TestTerminatedInstanceIsNotFound(t *testing.T) {
 	_, ids := instances(t, 1)
-	admin := ec2.NewFromConfig(mototest.Config(mototest.URL(t), nil))
+	admin := ec2.NewFromConfig(moto.Config(moto.URL(t), nil))
 	if _, err := admin.TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: ids}); err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestInstanceOfAnotherAccountIsNotFound(t *testing.T) {
 }
 
 func TestEC2DownIsErrorNotCached(t *testing.T) {
-	r, c, m := resolver(t, mototest.ClosedURL(t), ClientConfig{}, Options{})
+	r, c, m := resolver(t, moto.ClosedURL(t), ClientConfig{}, Options{})
 	for range 2 {
 		if got, err := r.PrivateDNSName(context.Background(), acct, unknownID); err == nil || errors.Is(err, ErrInstanceNotFound) || got != "" {
 			t.Fatalf("got %q, %v; want a call error", got, err)

@@ -17,13 +17,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/iamgate/iamgate/internal/awslookup/internal/mototest"
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/testutil/moto"
 )
 
-func TestMain(m *testing.M) { mototest.Main(m) }
+func TestMain(m *testing.M) { moto.Main(m) }
 
-const acct = mototest.AccountID
+const acct = moto.AccountID
 
 const listCall = "ListGroupsForUser"
 
@@ -40,8 +40,8 @@ type world struct {
 }
 
 func newWorld(t *testing.T) *world {
-	url := mototest.URL(t)
-	return &world{t: t, url: url, iam: iam.NewFromConfig(mototest.Config(url, nil))}
+	url := moto.URL(t)
+	return &world{t: t, url: url, iam: iam.NewFromConfig(moto.Config(url, nil))}
 }
 
 // user creates a user at path and returns its ARN as IAM reports it.
@@ -72,11 +72,11 @@ func (w *world) group(path, name string, members ...string) string {
 
 // resolver returns a resolver built from an aws.Config pointed at moto,
 // with a counting transport and its own metrics.
-func (w *world) resolver(o Options) (*Resolver, *mototest.Counter, *Metrics) {
-	c := &mototest.Counter{}
+func (w *world) resolver(o Options) (*Resolver, *moto.Counter, *Metrics) {
+	c := &moto.Counter{}
 	m := NewMetrics(prometheus.NewRegistry())
 	o.Metrics = m
-	return NewFromConfig(mototest.Config(w.url, c), o), c, m
+	return NewFromConfig(moto.Config(w.url, c), o), c, m
 }
 
 func count(m *Metrics, result string) float64 {
@@ -151,9 +151,9 @@ func TestNotMemberAndUnknownUserAreEmpty(t *testing.T) {
 }
 
 func TestIAMDownIsErrorCountedNotCached(t *testing.T) {
-	c := &mototest.Counter{}
+	c := &moto.Counter{}
 	m := NewMetrics(prometheus.NewRegistry())
-	r := NewFromConfig(mototest.Config(mototest.ClosedURL(t), c), Options{Metrics: m})
+	r := NewFromConfig(moto.Config(moto.ClosedURL(t), c), Options{Metrics: m})
 	for i := range 2 {
 		got, err := r.GroupsForUser(context.Background(), "arn:aws:iam::"+acct+":user/alice")
 		if err == nil || got != nil {

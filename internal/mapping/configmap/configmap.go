@@ -34,6 +34,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/backendmetrics"
 )
 
 // Name is the backendMode name of this backend, as aws-iam-authenticator
@@ -90,7 +91,7 @@ type Backend struct {
 	handler     cache.ResourceEventHandlerRegistration
 	recorder    record.EventRecorder
 	broadcaster record.EventBroadcaster // non-nil when New built recorder
-	metrics     *metrics
+	metrics     *backendmetrics.Metrics
 	mapOpts     mapping.Options
 	started     atomic.Bool
 
@@ -136,7 +137,7 @@ func New(client kubernetes.Interface, opts Options) (*Backend, error) {
 	if b.mapOpts.Logger == nil {
 		b.mapOpts.Logger = b.log
 	}
-	m, err := newMetrics(opts.Registerer)
+	m, err := backendmetrics.New(opts.Registerer, Name)
 	if err != nil {
 		return nil, fmt.Errorf("configmap backend: %w", err)
 	}
@@ -230,7 +231,7 @@ func (b *Backend) markSyncedWhenListed(ctx context.Context) {
 	if b.cur.Load() == nil {
 		b.log.Warn("ConfigMap not found; no mappings from this backend until it is created")
 		b.setTable(b.emptyTable(), "", 0)
-		b.metrics.lastSuccess.WithLabelValues(Name).Set(1)
+		b.metrics.LastSuccess.Set(1)
 		b.notify(observation{})
 	}
 }
@@ -244,7 +245,7 @@ func (b *Backend) watchError(_ context.Context, _ *cache.Reflector, err error) {
 		b.log.Debug("ConfigMap watch ended; resuming", "err", err)
 		return
 	}
-	b.metrics.loadErrors.WithLabelValues(Name).Inc()
+	b.metrics.LoadErrors.Inc()
 	msg := "listing or watching the ConfigMap failed; retrying, current mappings stay in effect"
 	if apierrors.IsForbidden(err) {
 		msg += " (RBAC must allow get, list, watch on configmaps with resourceNames [" + b.name + "])"
@@ -275,13 +276,13 @@ func (b *Backend) apply(cm *corev1.ConfigMap) {
 		log.Warn("ignoring data keys other than mapRoles, mapUsers and mapAccounts", "keys", l.ignored)
 	}
 	for _, p := range l.skipped {
-		b.metrics.skipped.WithLabelValues(Name, p.Section).Inc()
+		b.metrics.Skipped(p.Section).Inc()
 		log.Warn("skipped invalid mapping entry; the others apply", "problem", p.Error())
 	}
 
 	if l.err != nil {
-		b.metrics.loadErrors.WithLabelValues(Name).Inc()
-		b.metrics.lastSuccess.WithLabelValues(Name).Set(0)
+		b.metrics.LoadErrors.Inc()
+		b.metrics.LastSuccess.Set(0)
 		kept := "the mappings of resourceVersion " + b.goodRV + " stay in effect"
 		if b.goodRV == "" {
 			// Nothing good seen since this process started (last-good is
@@ -300,7 +301,7 @@ func (b *Backend) apply(cm *corev1.ConfigMap) {
 	}
 
 	b.setTable(l.table, cm.ResourceVersion, len(l.skipped))
-	b.metrics.lastSuccess.WithLabelValues(Name).Set(1)
+	b.metrics.LastSuccess.Set(1)
 	roles, users, accounts := l.table.Counts()
 	log.Info("loaded mappings", "roles", roles, "users", users, "groups", l.table.GroupCount(),
 		"accounts", accounts, "skipped", len(l.skipped))
@@ -328,7 +329,7 @@ func (b *Backend) onDelete(obj any) {
 	defer b.mu.Unlock()
 	b.lastRV = ""
 	b.setTable(b.emptyTable(), "", 0)
-	b.metrics.lastSuccess.WithLabelValues(Name).Set(1)
+	b.metrics.LastSuccess.Set(1)
 	b.log.Warn("ConfigMap deleted; its mappings are removed")
 	b.notify(observation{deleted: true})
 }
@@ -338,12 +339,8 @@ func (b *Backend) onDelete(obj any) {
 func (b *Backend) setTable(t *mapping.Table, rv string, skipped int) {
 	b.cur.Store(t)
 	b.goodRV = rv
-	b.metrics.invalid.WithLabelValues(Name).Set(float64(skipped))
-	roles, users, accounts := t.Counts()
-	b.metrics.entries.WithLabelValues(Name, mapping.SectionRoles).Set(float64(roles))
-	b.metrics.entries.WithLabelValues(Name, mapping.SectionUsers).Set(float64(users))
-	b.metrics.entries.WithLabelValues(Name, mapping.SectionAccounts).Set(float64(accounts))
-	b.metrics.entries.WithLabelValues(Name, mapping.SectionGroups).Set(float64(t.GroupCount()))
+	b.metrics.Invalid.Set(float64(skipped))
+	b.metrics.SetEntries(t)
 }
 
 // notify publishes o and wakes waiters. Called with b.mu held.

@@ -156,11 +156,11 @@ func (f *fixture) uid() types.UID {
 func (f *fixture) metric(c prometheus.Collector) float64 { return testutil.ToFloat64(c) }
 
 func (f *fixture) skipped(section string) float64 {
-	return f.metric(f.b.metrics.skipped.WithLabelValues(Name, section))
+	return f.metric(f.b.metrics.Skipped(section))
 }
-func (f *fixture) loadErrors() float64 { return f.metric(f.b.metrics.loadErrors.WithLabelValues(Name)) }
+func (f *fixture) loadErrors() float64 { return f.metric(f.b.metrics.LoadErrors) }
 func (f *fixture) lastSuccess() float64 {
-	return f.metric(f.b.metrics.lastSuccess.WithLabelValues(Name))
+	return f.metric(f.b.metrics.LastSuccess)
 }
 
 // waitEvent polls the apiserver for an Event about the object with uid

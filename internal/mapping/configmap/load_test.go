@@ -184,7 +184,7 @@ func TestBackendsShareMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatalf("second backend on one registry: %v", err)
 	}
-	if a.metrics.skipped != b.metrics.skipped {
+	if a.metrics.SkippedVec != b.metrics.SkippedVec {
 		t.Error("second backend registered its own skipped counter instead of reusing the first")
 	}
 	if _, err := New(nil, Options{}); err == nil {

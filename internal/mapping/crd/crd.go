@@ -32,6 +32,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/backendmetrics"
 )
 
 // The resource, as aws-iam-authenticator names it.
@@ -80,7 +81,7 @@ type Backend struct {
 	name     string
 	client   dynamic.Interface
 	log      *slog.Logger
-	metrics  *metrics
+	metrics  *backendmetrics.Metrics
 	readOnly bool
 	mapOpts  mapping.Options
 	informer cache.SharedIndexInformer
@@ -116,7 +117,7 @@ func New(client dynamic.Interface, opts Options) (*Backend, error) {
 		b.log = slog.Default()
 	}
 	b.log = b.log.With("backend", b.name)
-	m, err := newMetrics(opts.Registerer, b.name)
+	m, err := backendmetrics.New(opts.Registerer, b.name)
 	if err != nil {
 		return nil, err
 	}
@@ -248,12 +249,12 @@ func (b *Backend) rebuild() {
 	prev := b.snap.Load()
 	s := build(b.name, objs, b.mapOpts)
 	b.snap.Store(s)
-	b.metrics.invalid.Set(float64(s.invalid))
+	b.metrics.Invalid.Set(float64(s.invalid))
 	if s.tableErr != nil {
 		b.log.Error("mapping table refused entries it does not attribute to an object", "err", s.tableErr)
 	}
-	b.metrics.setEntries(s.table)
-	b.metrics.lastSuccess.Set(1) // objects are judged one by one; there is no whole load to reject
+	b.metrics.SetEntries(s.table)
+	b.metrics.LastSuccess.Set(1) // objects are judged one by one; there is no whole load to reject
 
 	for _, o := range objs {
 		v, ok := s.verdicts[o.GetName()]
@@ -262,7 +263,7 @@ func (b *Backend) rebuild() {
 		}
 		if !v.valid && prev.verdicts[o.GetName()] != v {
 			if v.reason == ReasonInvalidSpec {
-				b.metrics.skipped.WithLabelValues(b.name, Kind).Inc()
+				b.metrics.Skipped(Kind).Inc()
 			}
 			b.log.Warn("IAMIdentityMapping not used", "name", o.GetName(), "generation", v.generation,
 				"reason", v.reason, "message", v.message)
@@ -284,6 +285,6 @@ func (b *Backend) watchError(_ context.Context, _ *cache.Reflector, err error) {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
 		return
 	}
-	b.metrics.loadErrors.Inc()
+	b.metrics.LoadErrors.Inc()
 	b.log.Error("cannot list or watch IAMIdentityMappings; keeping the last good mappings", "err", err)
 }

@@ -56,7 +56,7 @@ func TestCRD(t *testing.T) {
 	}
 	t.Run("CRDInstalledLater", func(t *testing.T) {
 		b := start(t, dyn, Options{})
-		eventually(t, "a list error to be counted", func() bool { return testutil.ToFloat64(b.metrics.loadErrors) > 0 })
+		eventually(t, "a list error to be counted", func() bool { return testutil.ToFloat64(b.metrics.LoadErrors) > 0 })
 		if b.HasSynced() {
 			t.Fatal("synced without the CRD")
 		}
@@ -116,7 +116,7 @@ func testLeastPrivilege(t *testing.T, env *kube.Env, admin dynamic.Interface) {
 		c, ok := validCondition(t, admin, "rbac")
 		return ok && c.Status == "True"
 	})
-	if got := testutil.ToFloat64(b.metrics.loadErrors); got != 0 {
+	if got := testutil.ToFloat64(b.metrics.LoadErrors); got != 0 {
 		t.Errorf("load errors = %v with least privilege, want 0", got)
 	}
 }
@@ -177,7 +177,7 @@ func testInvalidObjects(t *testing.T, dyn dynamic.Interface) {
 			t.Errorf("invalid object applied: %s maps to %q", role, got)
 		}
 	}
-	if got := testutil.ToFloat64(b.metrics.invalid); got != float64(len(invalid)) {
+	if got := testutil.ToFloat64(b.metrics.Invalid); got != float64(len(invalid)) {
 		t.Errorf("invalid gauge = %v, want %d", got, len(invalid))
 	}
 	eventually(t, "status of the valid object", func() bool {
@@ -225,7 +225,7 @@ func testInvalidObjects(t *testing.T, dyn dynamic.Interface) {
 		c, ok := validCondition(t, dyn, "bad-template")
 		return ok && c.Status == "True" && c.ObservedGeneration == 2
 	})
-	if got := testutil.ToFloat64(b.metrics.invalid); got != float64(len(invalid)-1) {
+	if got := testutil.ToFloat64(b.metrics.Invalid); got != float64(len(invalid)-1) {
 		t.Errorf("invalid gauge after the fix = %v, want %d", got, len(invalid)-1)
 	}
 }

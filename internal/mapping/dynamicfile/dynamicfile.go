@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/backendmetrics"
 )
 
 // Defaults.
@@ -76,7 +77,7 @@ type Backend struct {
 	mapOpts mapping.Options
 	poll    time.Duration
 	log     *slog.Logger
-	m       *metrics
+	m       *backendmetrics.Metrics
 
 	table   atomic.Pointer[mapping.Table]
 	synced  atomic.Bool
@@ -108,7 +109,7 @@ func New(path string, opts Options) (*Backend, error) {
 		b.log = slog.Default()
 	}
 	b.log = b.log.With("backend", b.name, "path", b.path)
-	m, err := newMetrics(opts.Registerer, b.name)
+	m, err := backendmetrics.New(opts.Registerer, b.name)
 	if err != nil {
 		return nil, err
 	}
@@ -222,16 +223,16 @@ func (b *Backend) check() {
 		}
 		empty, _ := mapping.NewTableWithOptions(b.name, mapping.Spec{}, b.mapOpts)
 		b.table.Store(empty)
-		b.m.invalid.Set(0)
-		b.m.setEntries(empty)
-		b.m.lastSuccess.Set(1)
+		b.m.Invalid.Set(0)
+		b.m.SetEntries(empty)
+		b.m.LastSuccess.Set(1)
 		b.log.Warn("dynamic file deleted; its mappings are removed")
 		return
 	case err != nil:
 		if msg := err.Error(); msg != b.lastErr {
 			b.lastErr = msg
-			b.m.loadErrors.Inc()
-			b.m.lastSuccess.Set(0)
+			b.m.LoadErrors.Inc()
+			b.m.LastSuccess.Set(0)
 			b.log.Error("cannot read dynamic file; keeping the last good mappings", "err", err)
 		}
 		return
@@ -245,18 +246,18 @@ func (b *Backend) check() {
 	b.sum = sum
 	t, c, err := load(b.name, data, b.strict, b.mapOpts)
 	if err != nil {
-		b.m.loadErrors.Inc()
-		b.m.lastSuccess.Set(0)
+		b.m.LoadErrors.Inc()
+		b.m.LastSuccess.Set(0)
 		b.log.Error("dynamic file is unusable; keeping the last good mappings", "sha256", sum[:16], "err", err)
 		return
 	}
 	b.table.Store(t)
 	b.synced.Store(true)
-	b.m.invalid.Set(float64(len(c.skipped)))
-	b.m.setEntries(t)
-	b.m.lastSuccess.Set(1)
+	b.m.Invalid.Set(float64(len(c.skipped)))
+	b.m.SetEntries(t)
+	b.m.LastSuccess.Set(1)
 	for _, p := range c.skipped {
-		b.m.skipped.WithLabelValues(b.name, p.Section).Inc()
+		b.m.Skipped(p.Section).Inc()
 		b.log.Warn("dynamic file entry skipped", "problem", p.Error())
 	}
 	roles, users, accounts := t.Counts()

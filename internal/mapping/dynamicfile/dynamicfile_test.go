@@ -156,7 +156,7 @@ func TestConformance(t *testing.T) {
 				writeAtomic(t, path, encodeSpec(t, asYAML, s))
 				b := start(t, path, Options{Mapping: o})
 				eventually(t, "first load or its rejection", func() bool {
-					return b.HasSynced() || testutil.ToFloat64(b.m.loadErrors) > 0
+					return b.HasSynced() || testutil.ToFloat64(b.m.LoadErrors) > 0
 				})
 				if !b.HasSynced() {
 					return nil, errors.New("file rejected")
@@ -252,7 +252,7 @@ func TestBrokenFileKeepsLastGood(t *testing.T) {
 		"", // empty: what a reader sees mid-write
 	} {
 		writeAtomic(t, path, []byte(broken))
-		eventually(t, "load error counted", func() bool { return testutil.ToFloat64(b.m.loadErrors) == float64(i+1) })
+		eventually(t, "load error counted", func() bool { return testutil.ToFloat64(b.m.LoadErrors) == float64(i+1) })
 		if got := username(t, b, session("admin")); got != "admin" {
 			t.Fatalf("broken file %d: admin maps to %q, want the last good mapping", i, got)
 		}
@@ -277,14 +277,14 @@ func TestMissingOrBrokenAtStartIsNotSynced(t *testing.T) {
 		t.Fatalf("Map without a file = %+v, %v; want ErrNotSynced", r, err)
 	}
 	writeAtomic(t, path, []byte("{not json"))
-	eventually(t, "load error counted", func() bool { return testutil.ToFloat64(b.m.loadErrors) == 1 })
+	eventually(t, "load error counted", func() bool { return testutil.ToFloat64(b.m.LoadErrors) == 1 })
 	if b.HasSynced() {
 		t.Fatal("synced on a broken file")
 	}
 	if _, err := b.Map(context.Background(), session("admin")); !errors.Is(err, ErrNotSynced) {
 		t.Fatalf("Map with only a broken file: %v; want ErrNotSynced", err)
 	}
-	if got := testutil.ToFloat64(b.m.lastSuccess); got != 0 {
+	if got := testutil.ToFloat64(b.m.LastSuccess); got != 0 {
 		t.Errorf("last_load_success = %v after a broken file, want 0", got)
 	}
 	writeAtomic(t, path, encode(t, false, []mapping.RoleMapping{{RoleARN: role("admin"), Username: "admin"}}, nil, nil))
@@ -292,7 +292,7 @@ func TestMissingOrBrokenAtStartIsNotSynced(t *testing.T) {
 	if got := username(t, b, session("admin")); got != "admin" {
 		t.Fatalf("admin maps to %q", got)
 	}
-	if got := testutil.ToFloat64(b.m.lastSuccess); got != 1 {
+	if got := testutil.ToFloat64(b.m.LastSuccess); got != 1 {
 		t.Errorf("last_load_success = %v after a good file, want 1", got)
 	}
 }
@@ -328,10 +328,10 @@ func TestBadEntrySkippedOthersApply(t *testing.T) {
 	if got := username(t, b, session("dev")); got != "" {
 		t.Errorf("entry with unknown field applied: dev maps to %q", got)
 	}
-	if got := testutil.ToFloat64(b.m.invalid); got != 2 {
+	if got := testutil.ToFloat64(b.m.Invalid); got != 2 {
 		t.Errorf("invalid entries gauge = %v, want 2", got)
 	}
-	if got := testutil.ToFloat64(b.m.loadErrors); got != 0 {
+	if got := testutil.ToFloat64(b.m.LoadErrors); got != 0 {
 		t.Errorf("load errors = %v, want 0", got)
 	}
 }
@@ -355,7 +355,7 @@ func TestUserIDStrict(t *testing.T) {
 	if got := username(t, b, session("dev")); got != "" {
 		t.Errorf("entry without userid applied in strict mode: %q", got)
 	}
-	if got := testutil.ToFloat64(b.m.invalid); got != 1 {
+	if got := testutil.ToFloat64(b.m.Invalid); got != 1 {
 		t.Errorf("invalid entries gauge = %v, want 1", got)
 	}
 }

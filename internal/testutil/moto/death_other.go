@@ -1,0 +1,7 @@
+//go:build !linux
+
+package moto
+
+import "syscall"
+
+func setDeathSignal(*syscall.SysProcAttr) {}
