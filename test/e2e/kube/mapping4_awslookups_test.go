@@ -1,16 +1,8 @@
 package kube_test
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"net/http"
-	"os/exec"
-	"strconv"
-	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -18,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/iamgate/iamgate/internal/ststest"
-	"github.com/iamgate/iamgate/test/kube"
+	"github.com/iamgate/iamgate/internal/testutil/moto"
 )
 
 // Issue 4 items 4 (IAM groups) and 6 ({{EC2PrivateDNSName}}) through a real
@@ -70,12 +62,12 @@ func m4Node(akid, instanceID string) identity {
 }
 
 func TestMapping4AWSLookups(t *testing.T) {
-	moto := m4StartMoto(t)
+	mt := moto.Start(t)
 	ctx := context.Background()
 	cfg := aws.Config{
 		Region:           "us-east-1",
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTESTING", "secret", ""),
-		BaseEndpoint:     aws.String(moto.url),
+		BaseEndpoint:     aws.String(mt.URL),
 		RetryMaxAttempts: 1,
 	}
 
@@ -123,7 +115,7 @@ func TestMapping4AWSLookups(t *testing.T) {
 	)
 	// The server's AWS SDK reads these, as it would in a pod.
 	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL": moto.url, "AWS_REGION": "us-east-1",
+		"AWS_ENDPOINT_URL": mt.URL, "AWS_REGION": "us-east-1",
 		"AWS_ACCESS_KEY_ID": "AKIDTESTING", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "",
 		"AWS_PROFILE": "", "AWS_CONFIG_FILE": t.TempDir() + "/none", "AWS_SHARED_CREDENTIALS_FILE": t.TempDir() + "/none",
 		"AWS_EC2_METADATA_DISABLED": "true", "AWS_MAX_ATTEMPTS": "1",
@@ -155,7 +147,7 @@ func TestMapping4AWSLookups(t *testing.T) {
 
 	// Now IAM and EC2 are unreachable. Answers already cached still count
 	// (alice, node); first lookups fail and deny.
-	moto.stop()
+	mt.Stop()
 	t.Run("4-IAMUnreachable", func(t *testing.T) {
 		// carol is in devs, but IAM cannot say so: no group mapping.
 		mark := c.log.Len()
@@ -167,77 +159,4 @@ func TestMapping4AWSLookups(t *testing.T) {
 		// never by falling through to another tier.
 		m4Unauthorized(t, c, node2, "mapping_error", "DescribeInstances in account 123456789012")
 	})
-}
-
-// m4Moto is one moto server process of this package's own, so a scenario
-// can stop it to make AWS unreachable.
-type m4Moto struct {
-	url  string
-	stop func()
-}
-
-// m4StartMoto runs moto's server on a free loopback port until the test
-// ends (or stop is called). It skips the test when moto is not installed.
-func m4StartMoto(t *testing.T) *m4Moto {
-	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err == nil {
-		err = exec.Command(py, "-c", "import moto.server, flask").Run()
-	}
-	if err != nil {
-		t.Skipf("moto server is not installed (want python3 with moto 5 and flask): %v", err)
-	}
-	port := kube.FreePort(t)
-	url := "http://127.0.0.1:" + strconv.Itoa(port)
-	var logs bytes.Buffer
-	cmd := exec.Command(py, "-m", "moto.server", "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	cmd.Stdout, cmd.Stderr = io.Discard, &m4LimitedWriter{w: &logs, left: 64 << 10}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	m4DieWithParent(cmd.SysProcAttr)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start moto: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		})
-	}
-	t.Cleanup(stop)
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		select {
-		case <-exited:
-			t.Fatalf("moto exited before answering: %s", logs.String())
-		default:
-		}
-		if resp, err := http.Get(url + "/moto-api/"); err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return &m4Moto{url: url, stop: stop}
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("moto did not answer on %s within 60s", url)
-		}
-	}
-}
-
-// m4LimitedWriter keeps the first bytes of moto's log.
-type m4LimitedWriter struct {
-	mu   sync.Mutex
-	w    *bytes.Buffer
-	left int
-}
-
-func (l *m4LimitedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if n := min(len(p), l.left); n > 0 {
-		l.w.Write(p[:n])
-		l.left -= n
-	}
-	return len(p), nil
 }

@@ -1,7 +1,0 @@
-//go:build !linux
-
-package kube_test
-
-import "syscall"
-
-func m4DieWithParent(*syscall.SysProcAttr) {}
