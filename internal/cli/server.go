@@ -127,5 +127,6 @@ func mappingOptions(c *config.Config, backend string) mapping.Options {
 	return mapping.Options{
 		SSORoleMatch:             c.Gate("SSORoleMatch"),
 		ReservedUsernamePrefixes: c.Server.ReservedPrefixConfig[backend],
+		AllowReserved:            c.Server.ReservedAllowlist,
 	}
 }

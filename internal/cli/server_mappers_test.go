@@ -53,3 +53,49 @@ server:
 		}
 	}
 }
+
+// A reserved-prefix username loads only when the operator allowlists it.
+func TestReservedPrefixAllowlist(t *testing.T) {
+	const base = `clusterID: c
+server:
+  mapRoles:
+  - rolearn: arn:aws:iam::111122223333:role/ops
+    username: eks:operator:{{SessionName}}
+`
+	id := mapping.Identity{
+		ARN:          "arn:aws:sts::111122223333:assumed-role/ops/alice",
+		CanonicalARN: "arn:aws:iam::111122223333:role/ops",
+		AccountID:    "111122223333", UserID: "AROAEXAMPLE:alice", SessionName: "alice", AccessKeyID: "ASIAEXAMPLE",
+	}
+	for _, allow := range []bool{false, true} {
+		body := base
+		if allow {
+			body += "  reservedPrefixAllowlist: [\"eks:operator:{{SessionName}}\"]\n"
+		}
+		c, err := config.Parse([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Default()
+		if err := c.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		mappers, err := buildMappers(c)
+		if !allow {
+			if err == nil {
+				res, merr := mappers[0].Map(context.Background(), id)
+				if merr == nil {
+					t.Fatalf("reserved username granted without allowlist: %+v", res)
+				}
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := mappers[0].Map(context.Background(), id)
+		if err != nil || res.Username != "eks:operator:alice" {
+			t.Fatalf("allowlisted: %+v %v", res, err)
+		}
+	}
+}

@@ -84,8 +84,12 @@ type Server struct {
 	DynamicFileUserIDStrict     bool
 	DynamicBackendModePath      string
 	ReservedPrefixConfig        map[string][]string
-	EC2                         EC2Lookup
-	IAMGroups                   IAMGroupsLookup
+	// ReservedAllowlist are usernames and groups, as written in mappings,
+	// that may use a reserved prefix (system:, eks:, aws:, amazon:, iam:)
+	// beyond the forms EKS itself writes.
+	ReservedAllowlist []string
+	EC2               EC2Lookup
+	IAMGroups         IAMGroupsLookup
 
 	// iamgate's own keys.
 	HealthPort        int

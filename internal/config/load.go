@@ -164,6 +164,8 @@ func (c *Config) setServerKey(key string, v *yaml.Node) error {
 		return str(v, &s.DynamicBackendModePath)
 	case "reservedprefixconfig":
 		return reservedPrefixes(v, &s.ReservedPrefixConfig)
+	case "reservedprefixallowlist":
+		return strList(v, &s.ReservedAllowlist, false)
 	case "healthport":
 		return integer(v, &s.HealthPort)
 	case "stsregions":
