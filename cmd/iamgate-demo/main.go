@@ -35,6 +35,7 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	isolateFromAWS()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, *dir, *verbose)
 	stop()
@@ -56,4 +57,18 @@ func run(ctx context.Context, dir string, verbose bool) int {
 		return 1
 	}
 	return 0
+}
+
+// isolateFromAWS keeps the demo off real AWS whatever the caller's shell
+// holds: the in-process server builds its IAM/EC2 lookups from the default
+// credential chain, and without this a user with AWS_REGION and credentials
+// set would have the node-role sample call the real EC2 API.
+func isolateFromAWS() {
+	for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"} {
+		os.Unsetenv(k)
+	}
+	os.Setenv("AWS_CONFIG_FILE", os.DevNull)
+	os.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 }
