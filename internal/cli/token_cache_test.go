@@ -171,3 +171,20 @@ func TestTokenNoCacheAndCacheClear(t *testing.T) {
 		t.Fatalf("default cache dir = %q", e.stdout)
 	}
 }
+
+// TestTokenCacheKeyCoversAWSAccessKey: the SDK also takes static keys from
+// AWS_ACCESS_KEY/AWS_SECRET_KEY, so switching them selects another identity
+// and must miss the cache rather than hand out the token the first one signed.
+func TestTokenCacheKeyCoversAWSAccessKey(t *testing.T) {
+	const otherKeyID = "AKIAOTHEREXAMPLE0001"
+	e := newTokenEnv(t)
+	t.Setenv("AWS_REGION", "us-west-2")
+	t.Setenv("AWS_ACCESS_KEY", testKeyID)
+	t.Setenv("AWS_SECRET_KEY", testSecret)
+	e.mustRun("token", "-i", "c1")
+	t.Setenv("AWS_ACCESS_KEY", otherKeyID)
+	e.mustRun("token", "-i", "c1")
+	if c := decodeTokenURL(t, e.cred().Status.Token).Query().Get("X-Amz-Credential"); !strings.HasPrefix(c, otherKeyID+"/") {
+		t.Fatalf("AWS_ACCESS_KEY=%s got a token signed as %s", otherKeyID, c)
+	}
+}

@@ -77,10 +77,17 @@ func (o *Options) Validate() error {
 // token or credentials cached for a different identity.
 var IdentityEnv = []string{
 	"AWS_PROFILE", "AWS_DEFAULT_PROFILE",
-	"AWS_ACCESS_KEY_ID",
+	// The SDK takes static keys from AWS_ACCESS_KEY when AWS_ACCESS_KEY_ID
+	// is unset.
+	"AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY",
 	"AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME", "AWS_WEB_IDENTITY_TOKEN_FILE",
 	"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+	// The default ~/.aws/config, ~/.aws/credentials and SSO token cache
+	// are found through the home directory (USERPROFILE on Windows), which
+	// need not decide the cache directory ($IAMGATE_CACHE_DIR).
+	"HOME", "USERPROFILE",
 	"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+	"AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
 	"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS",
 }
 

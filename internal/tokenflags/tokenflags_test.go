@@ -103,3 +103,25 @@ func TestKeys(t *testing.T) {
 		t.Error("field values run together")
 	}
 }
+
+// TestKeysCoverSDKIdentitySources: variables the SDK reads that pick the
+// identity without being named AWS_ACCESS_KEY_ID/AWS_PROFILE: the alternate
+// key name, the home directory the default ~/.aws files (and SSO token cache)
+// are found under, and the container credentials' authorization token.
+func TestKeysCoverSDKIdentitySources(t *testing.T) {
+	for _, v := range []string{"AWS_ACCESS_KEY", "HOME", "USERPROFILE",
+		"AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"} {
+		base := Options{ClusterID: "c", Role: "r"}
+		none := func(string) string { return "" }
+		set := func(k string) string {
+			if k == v {
+				return "x"
+			}
+			return ""
+		}
+		if base.TokenKey(none) == base.TokenKey(set) || base.CredentialsKey(none) == base.CredentialsKey(set) ||
+			base.BaseCredentialsKey(none) == base.BaseCredentialsKey(set) {
+			t.Errorf("%s does not change every cache key", v)
+		}
+	}
+}
