@@ -53,6 +53,10 @@ type compiled struct {
 	username field
 	groups   []field
 	userID   string
+	// broken is set on a tombstone: the last entry for this key was left
+	// out at load. It stands in for that entry so an earlier entry for the
+	// same principal does not come back into force; it denies.
+	broken error
 }
 
 // field is a username or group template and whether it may render a
@@ -103,6 +107,12 @@ func NewTableWithOptions(name string, s Spec, o Options) (*Table, error) {
 		}
 		if err != nil {
 			problem(SectionRoles, i, err)
+			switch {
+			case tg.kind == targetExact && tg.key != "":
+				t.roles[tg.key] = t.tombstone(SectionRoles, i, tg.canon, err)
+			case tg.kind == targetSSO:
+				t.sso[tg.key] = t.tombstone(SectionRoles, i, tg.canon, err)
+			}
 			continue
 		}
 		c := t.compile(SectionRoles, i, tg.canon, m.Username, m.Groups, m.UserID)
@@ -122,6 +132,9 @@ func NewTableWithOptions(name string, s Spec, o Options) (*Table, error) {
 		}
 		if err != nil {
 			problem(SectionUsers, i, err)
+			if tg.kind == targetExact && tg.key != "" {
+				t.users[tg.key] = t.tombstone(SectionUsers, i, tg.canon, err)
+			}
 			continue
 		}
 		c := t.compile(SectionUsers, i, tg.canon, m.Username, m.Groups, m.UserID)
@@ -138,6 +151,9 @@ func NewTableWithOptions(name string, s Spec, o Options) (*Table, error) {
 		}
 		if err != nil {
 			problem(SectionGroups, i, err)
+			if tg.key != "" {
+				t.groups[tg.key] = t.tombstone(SectionGroups, i, tg.canon, err)
+			}
 			continue
 		}
 		t.groups[tg.key] = t.compile(SectionGroups, i, tg.canon, m.Username, m.Groups, m.UserID)
@@ -167,17 +183,25 @@ func NewTableWithOptions(name string, s Spec, o Options) (*Table, error) {
 
 // warn notes entries that load but cannot match with these options.
 func (t *Table) warn() {
-	if len(t.sso) > 0 && !t.opts.SSORoleMatch {
+	if live(t.sso) > 0 && !t.opts.SSORoleMatch {
 		t.warnings = append(t.warnings, fmt.Sprintf(
-			"%d sso entries loaded but inactive: the SSORoleMatch feature gate is off", len(t.sso)))
+			"%d sso entries loaded but inactive: the SSORoleMatch feature gate is off", live(t.sso)))
 	}
-	if len(t.groups) > 0 && t.opts.Groups == nil {
+	if live(t.groups) > 0 && t.opts.Groups == nil {
 		t.warnings = append(t.warnings, fmt.Sprintf(
-			"%d mapGroups entries loaded but inactive: no IAM group resolver configured", len(t.groups)))
+			"%d mapGroups entries loaded but inactive: no IAM group resolver configured", live(t.groups)))
 	}
 	for _, w := range t.warnings {
 		t.log.Warn("mapping entries inactive", "backend", t.name, "reason", w)
 	}
+}
+
+// tombstone records that the last entry for a principal was left out, so
+// that an earlier entry for it (often the broader one an edit meant to
+// replace) does not apply: last entry wins, and that entry denies.
+func (t *Table) tombstone(section string, order int, canon string, err error) *compiled {
+	return &compiled{source: t.name + " " + section + "[" + canon + "]", order: order,
+		broken: fmt.Errorf("the last entry for this principal was left out at load: %w", err)}
 }
 
 // compile parses templates already checked by validateNames.
@@ -199,11 +223,22 @@ func (t *Table) Name() string { return t.name }
 // (after dropping invalid ones and overridden duplicates). Roles include SSO
 // entries and role patterns; users include user patterns.
 func (t *Table) Counts() (roles, users, accounts int) {
-	return len(t.roles) + len(t.sso) + len(t.rolePatterns), len(t.users) + len(t.userPatterns), len(t.accounts)
+	return live(t.roles) + live(t.sso) + len(t.rolePatterns), live(t.users) + len(t.userPatterns), len(t.accounts)
 }
 
 // GroupCount returns how many mapGroups entries are in effect.
-func (t *Table) GroupCount() int { return len(t.groups) }
+func (t *Table) GroupCount() int { return live(t.groups) }
+
+// live counts the entries of m that are not tombstones.
+func live(m map[string]*compiled) int {
+	n := 0
+	for _, c := range m {
+		if c.broken == nil {
+			n++
+		}
+	}
+	return n
+}
 
 // Warnings describes entries that loaded but cannot match with the Table's
 // Options (SSO entries with the SSORoleMatch gate off, mapGroups without a

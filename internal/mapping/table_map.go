@@ -172,6 +172,9 @@ func (r *review) ec2() (string, error) {
 
 // render fills in an entry's templates and checks the rendered names.
 func (r *review) render(c *compiled) (*Result, error) {
+	if c.broken != nil {
+		return nil, fmt.Errorf("%s: %w", c.source, c.broken)
+	}
 	username, err := c.username.t.render(r.id, r.ec2)
 	if err != nil {
 		return nil, fmt.Errorf("%s: username: %w", c.source, err)

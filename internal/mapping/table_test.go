@@ -131,3 +131,36 @@ func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+// A later entry for an ARN that is skipped at load (here: a reserved group
+// it may not grant) must not let an earlier entry for the same ARN come back
+// into force. "Last entry wins": the operator's latest word on that ARN was
+// the broken entry, so the principal is denied, not given the older, often
+// broader mapping (e.g. system:masters after a downgrade edit).
+func TestSkippedLaterEntryDoesNotReviveEarlierOne(t *testing.T) {
+	const acct = "111122223333"
+	tb, err := mapping.NewTableWithOptions("T", mapping.Spec{
+		Roles: []mapping.RoleMapping{
+			{RoleARN: "arn:aws:iam::" + acct + ":role/ops", Username: "ops-admin", Groups: []string{"system:masters"}},
+			{RoleARN: "arn:aws:iam::" + acct + ":role/ops", Username: "ops-viewer", Groups: []string{"eks:viewers"}},
+		},
+		Users: []mapping.UserMapping{
+			{UserARN: "arn:aws:iam::" + acct + ":user/alice", Username: "alice-admin", Groups: []string{"system:masters"}},
+			{UserARN: "arn:aws:iam::" + acct + ":user/alice", Username: "system:alice"},
+		},
+	}, mapping.Options{Logger: quietLogger(t)})
+	if err == nil {
+		t.Fatal("want the reserved-name entries reported")
+	}
+	for _, a := range []string{"arn:aws:sts::" + acct + ":assumed-role/ops/s", "arn:aws:iam::" + acct + ":user/alice"} {
+		res, err := tb.Map(context.Background(), mapping.Identity{ARN: a, UserID: "AIDAEXAMPLE:s"})
+		if err == nil {
+			t.Errorf("%s: Map = %+v, want a deny: the last entry for this ARN is invalid", a, res)
+		} else if errors.Is(err, mapping.ErrNotMapped) {
+			t.Errorf("%s: err = %v, want a deny (not ErrNotMapped, which would let later backends decide)", a, err)
+		}
+	}
+	if r, u, _ := tb.Counts(); r != 0 || u != 0 {
+		t.Errorf("Counts = %d roles %d users, want 0 0 (invalid entries are not in effect)", r, u)
+	}
+}
