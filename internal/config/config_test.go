@@ -57,8 +57,10 @@ func TestLoadAIAConfigUnchanged(t *testing.T) {
 	if len(c.Server.ScrubbedAccounts) != 1 {
 		t.Errorf("keys must match case-insensitively: scrubbedAccounts = %v", c.Server.ScrubbedAccounts)
 	}
-	if len(c.Server.MapRoles) != 1 || c.Server.MapRoles[0].Username != "kubernetes-admin" {
-		t.Errorf("mapRoles: want the valid entry only, got %+v", c.Server.MapRoles)
+	// The skipped entry stays as a placeholder that only shadows its ARN.
+	if len(c.Server.MapRoles) != 2 || c.Server.MapRoles[0].Username != "kubernetes-admin" ||
+		c.Server.MapRoles[1].Rejected == "" || c.Server.MapRoles[1].Username != "" {
+		t.Errorf("mapRoles: want the valid entry and a placeholder, got %+v", c.Server.MapRoles)
 	}
 	if len(c.Problems) != 1 || !strings.Contains(c.Problems[0].Error(), "usrname") {
 		t.Errorf("the entry with an unknown field must be skipped and reported, got %v", c.Problems)

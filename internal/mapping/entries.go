@@ -34,6 +34,15 @@ type RoleMapping struct {
 	Groups   []string
 	UserID   string
 	SSO      *SSOMapping
+	// Rejected, when not empty, marks a placeholder for an entry that was
+	// skipped (ParseRoles, ParseUsers and ParseGroups return one for every
+	// entry they skip whose ARN, SSO block or group ARN they could still
+	// read; Rejected says why). A placeholder carries only that key and
+	// shadows earlier entries for it: NewTableWithOptions denies the
+	// principal, as for an entry it refuses itself, without reporting the
+	// entry again. Validate fails for it. Code that copies entries must keep
+	// placeholders, in order.
+	Rejected string
 }
 
 // SSOMapping names the roles IAM Identity Center creates for one permission
@@ -53,6 +62,8 @@ type UserMapping struct {
 	Username string
 	Groups   []string
 	UserID   string
+	// Rejected marks a placeholder; see RoleMapping.Rejected.
+	Rejected string
 }
 
 // GroupMapping maps the IAM users who are members of an IAM group. Matching
@@ -65,6 +76,8 @@ type GroupMapping struct {
 	Username string
 	Groups   []string
 	UserID   string
+	// Rejected marks a placeholder; see RoleMapping.Rejected.
+	Rejected string
 }
 
 // Problem describes one entry (or a whole section when Index < 0) that could
@@ -117,6 +130,9 @@ func (m RoleMapping) Validate() error { return m.ValidateWith(Options{}) }
 // ValidateWith is Validate for a Table built with o (o.AllowReserved and
 // o.ReservedUsernamePrefixes change which names are refused).
 func (m RoleMapping) ValidateWith(o Options) error {
+	if m.Rejected != "" {
+		return errors.New(m.Rejected)
+	}
 	if _, err := roleTarget(m); err != nil {
 		return err
 	}
@@ -129,6 +145,9 @@ func (m UserMapping) Validate() error { return m.ValidateWith(Options{}) }
 
 // ValidateWith is Validate for a Table built with o.
 func (m UserMapping) ValidateWith(o Options) error {
+	if m.Rejected != "" {
+		return errors.New(m.Rejected)
+	}
 	if _, err := userTarget(m.UserARN); err != nil {
 		return err
 	}
@@ -141,6 +160,9 @@ func (m GroupMapping) Validate() error { return m.ValidateWith(Options{}) }
 
 // ValidateWith is Validate for a Table built with o.
 func (m GroupMapping) ValidateWith(o Options) error {
+	if m.Rejected != "" {
+		return errors.New(m.Rejected)
+	}
 	if _, err := groupTarget(m.GroupARN); err != nil {
 		return err
 	}

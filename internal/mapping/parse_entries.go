@@ -38,6 +38,12 @@ func (f entryFields) checkNames(section string, i int) *Problem {
 // Bad entries are skipped whole and reported; the rest are returned with
 // assumed-role ARNs canonicalized to their role and sso partitions filled
 // in. Patterns that overlap at equal rank are both left out (Fatal).
+//
+// A skipped entry whose rolearn (or sso block) can still be read is
+// returned as a placeholder (RoleMapping.Rejected) in its place, so that,
+// the last entry for a role winning, it shadows earlier entries for that
+// role instead of letting them come back into force. An entry whose ARN
+// cannot be read, or is a pattern, names no single role and shadows nothing.
 func ParseRoles(n *yaml.Node) ([]RoleMapping, []Problem) {
 	var out []RoleMapping
 	var pats []patternEntry
@@ -45,6 +51,9 @@ func ParseRoles(n *yaml.Node) ([]RoleMapping, []Problem) {
 	probs := eachEntry(SectionRoles, n, func(i int, e *yaml.Node) *Problem {
 		f, p := readEntry(SectionRoles, i, e, keyRoleARN, true)
 		if p != nil {
+			for _, k := range salvageKeys(e, keyRoleARN, true) {
+				out = appendRolePlaceholder(out, RoleMapping{RoleARN: k.arn, SSO: k.sso}, p)
+			}
 			return p
 		}
 		m := RoleMapping{RoleARN: f.arn, Username: f.username, Groups: f.groups, UserID: f.userID, SSO: f.sso}
@@ -57,18 +66,10 @@ func ParseRoles(n *yaml.Node) ([]RoleMapping, []Problem) {
 			return entryProblem(SectionRoles, i, line, err)
 		}
 		if p := f.checkNames(SectionRoles, i); p != nil {
+			out = appendRolePlaceholder(out, m, p)
 			return p
 		}
-		if tg.kind == targetSSO {
-			sso := *m.SSO
-			sso.Partition = strings.ToLower(sso.Partition)
-			if sso.Partition == "" {
-				sso.Partition = DefaultSSOPartition
-			}
-			m.SSO = &sso
-		} else {
-			m.RoleARN = tg.canon
-		}
+		m = normalizeRole(m, tg)
 		if tg.kind == targetPattern {
 			pats, pos = append(pats, patternEntry{index: i, pat: tg.pat}), append(pos, len(out))
 		}
@@ -79,7 +80,36 @@ func ParseRoles(n *yaml.Node) ([]RoleMapping, []Problem) {
 	return dropAt(out, pos, drop), sortProblems(append(probs, p...))
 }
 
-// ParseUsers reads a mapUsers sequence; see ParseRoles.
+// normalizeRole canonicalizes m's rolearn, or fills in its sso partition.
+func normalizeRole(m RoleMapping, tg target) RoleMapping {
+	if tg.kind == targetSSO {
+		sso := *m.SSO
+		sso.Partition = strings.ToLower(sso.Partition)
+		if sso.Partition == "" {
+			sso.Partition = DefaultSSOPartition
+		}
+		m.SSO = &sso
+	} else {
+		m.RoleARN = tg.canon
+	}
+	return m
+}
+
+// appendRolePlaceholder appends a placeholder for the skipped entry m when
+// m names one role or one SSO permission set.
+func appendRolePlaceholder(out []RoleMapping, m RoleMapping, p *Problem) []RoleMapping {
+	m = RoleMapping{RoleARN: m.RoleARN, SSO: m.SSO}
+	tg, err := roleTarget(m)
+	if err != nil || tg.kind == targetPattern {
+		return out
+	}
+	m = normalizeRole(m, tg)
+	m.Rejected = p.Error()
+	return append(out, m)
+}
+
+// ParseUsers reads a mapUsers sequence; see ParseRoles (placeholders for
+// skipped entries included).
 func ParseUsers(n *yaml.Node) ([]UserMapping, []Problem) {
 	var out []UserMapping
 	var pats []patternEntry
@@ -87,6 +117,9 @@ func ParseUsers(n *yaml.Node) ([]UserMapping, []Problem) {
 	probs := eachEntry(SectionUsers, n, func(i int, e *yaml.Node) *Problem {
 		f, p := readEntry(SectionUsers, i, e, keyUserARN, false)
 		if p != nil {
+			for _, k := range salvageKeys(e, keyUserARN, false) {
+				out = appendUserPlaceholder(out, k.arn, p)
+			}
 			return p
 		}
 		tg, err := userTarget(f.arn)
@@ -94,6 +127,7 @@ func ParseUsers(n *yaml.Node) ([]UserMapping, []Problem) {
 			return entryProblem(SectionUsers, i, f.arnLine, err)
 		}
 		if p := f.checkNames(SectionUsers, i); p != nil {
+			out = appendUserPlaceholder(out, f.arn, p)
 			return p
 		}
 		if tg.kind == targetPattern {
@@ -113,6 +147,9 @@ func ParseGroups(n *yaml.Node) ([]GroupMapping, []Problem) {
 	probs := eachEntry(SectionGroups, n, func(i int, e *yaml.Node) *Problem {
 		f, p := readEntry(SectionGroups, i, e, keyGroupARN, false)
 		if p != nil {
+			for _, k := range salvageKeys(e, keyGroupARN, false) {
+				out = appendGroupPlaceholder(out, k.arn, p)
+			}
 			return p
 		}
 		tg, err := groupTarget(f.arn)
@@ -120,12 +157,69 @@ func ParseGroups(n *yaml.Node) ([]GroupMapping, []Problem) {
 			return entryProblem(SectionGroups, i, f.arnLine, err)
 		}
 		if p := f.checkNames(SectionGroups, i); p != nil {
+			out = appendGroupPlaceholder(out, f.arn, p)
 			return p
 		}
 		out = append(out, GroupMapping{GroupARN: tg.canon, Username: f.username, Groups: f.groups, UserID: f.userID})
 		return nil
 	})
 	return out, probs
+}
+
+// appendUserPlaceholder appends a placeholder for a skipped entry for the
+// user (or root) ARN s, when s names one.
+func appendUserPlaceholder(out []UserMapping, s string, p *Problem) []UserMapping {
+	tg, err := userTarget(s)
+	if err != nil || tg.kind != targetExact {
+		return out
+	}
+	return append(out, UserMapping{UserARN: tg.canon, Rejected: p.Error()})
+}
+
+// appendGroupPlaceholder is appendUserPlaceholder for mapGroups.
+func appendGroupPlaceholder(out []GroupMapping, s string, p *Problem) []GroupMapping {
+	tg, err := groupTarget(s)
+	if err != nil {
+		return out
+	}
+	return append(out, GroupMapping{GroupARN: tg.canon, Rejected: p.Error()})
+}
+
+// salvagedKey is an ARN or sso block read from an entry readEntry refused.
+type salvagedKey struct {
+	arn string
+	sso *SSOMapping
+}
+
+// salvageKeys reads, from an entry readEntry refused, every value of arnKey
+// that is a string and (with allowSSO) every sso block that reads cleanly,
+// whatever else is wrong with the entry: each names a principal the entry
+// was meant for, which it must shadow.
+func salvageKeys(e *yaml.Node, arnKey string, allowSSO bool) []salvagedKey {
+	if e == nil || e.Kind != yaml.MappingNode {
+		return nil
+	}
+	var out []salvagedKey
+	for j := 0; j+1 < len(e.Content); j += 2 {
+		k, v := resolve(e.Content[j]), resolve(e.Content[j+1])
+		if k == nil || v == nil || k.Kind != yaml.ScalarNode {
+			continue
+		}
+		switch strings.ToLower(k.Value) {
+		case arnKey:
+			if s, err := readString(v); err == nil {
+				out = append(out, salvagedKey{arn: s})
+			}
+		case keySSO:
+			if !allowSSO {
+				continue
+			}
+			if sso, _, err := readSSO(v); err == nil {
+				out = append(out, salvagedKey{sso: sso})
+			}
+		}
+	}
+	return out
 }
 
 // ParseGroupsYAML is ParseRolesYAML for mapGroups.

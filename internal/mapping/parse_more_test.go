@@ -91,6 +91,9 @@ func TestParseGroups(t *testing.T) {
 	want := []GroupMapping{
 		{GroupARN: "arn:aws:iam::111122223333:group/devs", Username: "dev", Groups: []string{"devs"}},
 		{GroupARN: "arn:aws:iam::111122223333:group/team/Ops", Username: "ops", UserID: "AIDAEXAMPLE"},
+		// placeholders for the skipped entries that name a group
+		{GroupARN: "arn:aws:iam::111122223333:group/devs", Rejected: `mapGroups[5] (line 15): "sso" is only allowed in mapRoles`},
+		{GroupARN: "arn:aws:iam::111122223333:group/devs", Rejected: groups[len(groups)-1].Rejected},
 	}
 	if d := cmp.Diff(want, groups); d != "" {
 		t.Errorf("groups (-want +got):\n%s", d)

@@ -79,6 +79,9 @@ func NewTable(name string, roles []RoleMapping, users []UserMapping, accounts []
 // returned error joins Problem values; Problem.Fatal marks the ones that
 // should stop a config from loading (templates, unsafe patterns,
 // overlapping patterns), the others say which entries were left out.
+// Placeholders for entries the parsers skipped (RoleMapping.Rejected and
+// the like) are not reported again: like an entry refused here, each
+// denies the principal it names, shadowing earlier entries for it.
 func NewTableWithOptions(name string, s Spec, o Options) (*Table, error) {
 	t := &Table{
 		name:       name,
@@ -101,6 +104,18 @@ func NewTableWithOptions(name string, s Spec, o Options) (*Table, error) {
 	}
 	var rolePats, userPats []patternEntry
 	for i, m := range s.Roles {
+		if m.Rejected != "" {
+			// Reported where it was skipped; shadow what it names.
+			tg, err := roleTarget(RoleMapping{RoleARN: m.RoleARN, SSO: m.SSO})
+			switch {
+			case err != nil:
+			case tg.kind == targetExact && tg.key != "":
+				t.roles[tg.key] = t.tombstone(SectionRoles, i, tg.canon, errors.New(m.Rejected))
+			case tg.kind == targetSSO:
+				t.sso[tg.key] = t.tombstone(SectionRoles, i, tg.canon, errors.New(m.Rejected))
+			}
+			continue
+		}
 		tg, err := roleTarget(m)
 		if err == nil {
 			err = validateNames(m.Username, m.Groups, m.UserID, t.policy)
@@ -126,6 +141,12 @@ func NewTableWithOptions(name string, s Spec, o Options) (*Table, error) {
 		}
 	}
 	for i, m := range s.Users {
+		if m.Rejected != "" {
+			if tg, err := userTarget(m.UserARN); err == nil && tg.kind == targetExact && tg.key != "" {
+				t.users[tg.key] = t.tombstone(SectionUsers, i, tg.canon, errors.New(m.Rejected))
+			}
+			continue
+		}
 		tg, err := userTarget(m.UserARN)
 		if err == nil {
 			err = validateNames(m.Username, m.Groups, m.UserID, t.policy)
@@ -145,6 +166,12 @@ func NewTableWithOptions(name string, s Spec, o Options) (*Table, error) {
 		}
 	}
 	for i, m := range s.Groups {
+		if m.Rejected != "" {
+			if tg, err := groupTarget(m.GroupARN); err == nil && tg.key != "" {
+				t.groups[tg.key] = t.tombstone(SectionGroups, i, tg.canon, errors.New(m.Rejected))
+			}
+			continue
+		}
 		tg, err := groupTarget(m.GroupARN)
 		if err == nil {
 			err = validateNames(m.Username, m.Groups, m.UserID, t.policy)

@@ -53,7 +53,9 @@ type Doc struct {
 	// Partition is spec.partition, DefaultPartition when unset.
 	Partition string
 	// Roles and Users are the usable entries of spec.mapRoles and
-	// spec.mapUsers; entries with problems are left out and reported.
+	// spec.mapUsers; entries with problems are left out and reported, save
+	// for the placeholders mapping.ParseRoles returns in their place
+	// (RoleMapping.Rejected), which must reach the table with the rest.
 	Roles []mapping.RoleMapping
 	Users []mapping.UserMapping
 	// Line is the line of the document's first key, for messages.

@@ -186,8 +186,10 @@ spec:
 	if !mapping.HasFatal(probs) || !probs[2].Fatal {
 		t.Errorf("an unknown template must be fatal: %+v", probs)
 	}
-	if len(d.Roles) != 1 || d.Roles[0].Username != "good" {
-		t.Errorf("roles = %+v, want only the good one", d.Roles)
+	// The entry with a bad template stays as a placeholder (it names its
+	// role); "rolarn" names none.
+	if len(d.Roles) != 2 || d.Roles[0].Username != "good" || d.Roles[1].Rejected == "" {
+		t.Errorf("roles = %+v, want the good one and a placeholder", d.Roles)
 	}
 }
 

@@ -152,9 +152,16 @@ func TestWithAPIServer(t *testing.T) {
 		}))
 		wantMapped(t, f.b, session("admin", "s"), "admin", "system:masters")
 		wantMapped(t, f.b, iamUser("alice"), "alice")
-		for _, id := range []mapping.Identity{session("typo", "s"), session("twice", "s"), iamUser("notarole"), iamUser("bob")} {
-			wantNotMapped(t, f.b, id)
+		// notarole's ARN is no role ARN: it names nothing and is only
+		// skipped. The others' ARNs are readable, so they deny (a skipped
+		// entry shadows earlier entries for its ARN; none come back).
+		wantNotMapped(t, f.b, iamUser("notarole"))
+		for _, id := range []mapping.Identity{session("twice", "s"), iamUser("bob")} {
+			if r, err := f.b.Map(context.Background(), id); err == nil || isNotMapped(err) {
+				t.Errorf("Map(%s) = %+v, %v; want a deny", id.ARN, r, err)
+			}
 		}
+		wantNotMapped(t, f.b, session("typo", "s")) // "rolarn": no rolearn to read
 		if f.skipped(KeyMapRoles) != 3 || f.skipped(KeyMapUsers) != 1 {
 			t.Errorf("skipped mapRoles %v, mapUsers %v; want 3, 1", f.skipped(KeyMapRoles), f.skipped(KeyMapUsers))
 		}

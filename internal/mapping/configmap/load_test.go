@@ -254,3 +254,22 @@ func BenchmarkLoad1000(b *testing.B) {
 		}
 	}
 }
+
+// An edit that appends a replacement for an ARN which then fails to parse
+// (here a malformed userid) must not leave the earlier, broader entry in
+// force: the ARN is denied and the entry reported with its line.
+func TestLoadSkippedReplacementDoesNotReviveEarlierEntry(t *testing.T) {
+	l := loadDefault(map[string]string{"mapRoles": "- rolearn: arn:aws:iam::111122223333:role/ops\n  username: ops\n  groups: [system:masters]\n" +
+		"- rolearn: arn:aws:iam::111122223333:role/ops\n  username: x\n  groups: [viewers]\n  userid: not-valid!\n",
+		"mapAccounts": "- \"111122223333\"\n"})
+	if l.err != nil {
+		t.Fatal(l.err)
+	}
+	if len(l.skipped) != 1 || l.skipped[0].Index != 1 || l.skipped[0].Line != 7 {
+		t.Errorf("skipped = %v, want mapRoles[1] (line 7) only", l.skipped)
+	}
+	res, err := l.table.Map(context.Background(), mapping.Identity{ARN: "arn:aws:sts::111122223333:assumed-role/ops/s"})
+	if err == nil || errors.Is(err, mapping.ErrNotMapped) {
+		t.Errorf("Map = %+v, %v; want a deny", res, err)
+	}
+}

@@ -184,7 +184,9 @@ func roleName(m mapping.RoleMapping) string {
 }
 
 // requireUserIDs drops entries without a userid, as
-// dynamicfileUserIDStrict demands.
+// dynamicfileUserIDStrict demands. Placeholders for entries the parser
+// skipped (mapping.RoleMapping.Rejected) have no userid but are kept: they
+// stop earlier entries for their ARN from coming back into force.
 func (c *content) requireUserIDs() {
 	skip := func(section, what string) {
 		c.skipped = append(c.skipped, mapping.Problem{Section: section, Index: -1,
@@ -193,7 +195,7 @@ func (c *content) requireUserIDs() {
 	s := &c.spec
 	roles := s.Roles[:0]
 	for _, m := range s.Roles {
-		if m.UserID == "" {
+		if m.UserID == "" && m.Rejected == "" {
 			skip(mapping.SectionRoles, roleName(m))
 			continue
 		}
@@ -202,7 +204,7 @@ func (c *content) requireUserIDs() {
 	s.Roles = roles
 	users := s.Users[:0]
 	for _, m := range s.Users {
-		if m.UserID == "" {
+		if m.UserID == "" && m.Rejected == "" {
 			skip(mapping.SectionUsers, m.UserARN)
 			continue
 		}
@@ -211,7 +213,7 @@ func (c *content) requireUserIDs() {
 	s.Users = users
 	groups := s.Groups[:0]
 	for _, m := range s.Groups {
-		if m.UserID == "" {
+		if m.UserID == "" && m.Rejected == "" {
 			skip(mapping.SectionGroups, m.GroupARN)
 			continue
 		}

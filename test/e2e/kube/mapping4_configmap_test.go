@@ -88,12 +88,14 @@ func TestMapping4ConfigMap(t *testing.T) {
 	})
 	t.Run("7-ReservedLiteralSkippedOthersLoad", func(t *testing.T) {
 		// groups: [system:foo] is refused at load: that entry is left out
-		// and logged, the rest of the ConfigMap applies.
+		// and logged, the rest of the ConfigMap applies. As the last entry
+		// for role/viewer it still denies that role (mapping_error, not
+		// not_mapped): no earlier entry or later tier may answer instead.
 		line := m4LogHas(t, c, mark, "skipped invalid mapping entry", "system:foo")
 		if !strings.Contains(line, "role/viewer") {
 			t.Errorf("skip log line does not name the entry: %s", line)
 		}
-		m4Unauthorized(t, c, m4Viewer, "not_mapped", "")
+		m4Unauthorized(t, c, m4Viewer, "mapping_error", "the last entry for this principal was left out")
 		m4Allowed(t, c, m4OK, "ok:dave", "EKSConfigMap mapRoles[arn:aws:iam::111122223333:role/ok]", "m4-ok")
 		m4RBACView(t, c, m4OK)
 	})
