@@ -12,7 +12,7 @@ import (
 // Counter is an http.RoundTripper that counts AWS query-protocol calls by
 // their Action (IAM, EC2 and STS all use it) and can hold them at a gate.
 type Counter struct {
-	Base http.RoundTripper // nil: http.DefaultTransport
+	Base http.RoundTripper // nil: NewTransport()
 
 	mu     sync.Mutex
 	counts map[string]int
@@ -97,7 +97,7 @@ func (c *Counter) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	base := c.Base
 	if base == nil {
-		base = http.DefaultTransport
+		base = NewTransport()
 	}
 	return base.RoundTrip(req)
 }

@@ -176,12 +176,20 @@ func check(t testing.TB, err error) {
 	}
 }
 
+// NewTransport is the transport for talking to moto. Keep-alives are off:
+// moto's development server closes idle connections on its own schedule,
+// and a request sent on one it just closed fails with "use of closed
+// network connection" (seen as a flaky setup call).
+func NewTransport() *http.Transport {
+	return &http.Transport{DisableKeepAlives: true}
+}
+
 // Config is an aws.Config for endpoint with the static test credentials,
 // Region, no retries (so failure tests are quick and call counts exact) and
 // rt as the HTTP transport (nil: a fresh one).
 func Config(endpoint string, rt http.RoundTripper) aws.Config {
 	if rt == nil {
-		rt = &http.Transport{}
+		rt = NewTransport()
 	}
 	return aws.Config{
 		Region:           Region,
