@@ -103,37 +103,30 @@ func Start(t testing.TB, o Options) *Env {
 
 	tmp := t.TempDir()
 	logPath := filepath.Join(tmp, "kube-apiserver.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatalf("kube: create apiserver log: %v", err)
-	}
-	t.Cleanup(func() { _ = logFile.Close() })
-
-	te := &envtest.Environment{
-		BinaryAssetsDirectory:    dir,
-		ControlPlaneStartTimeout: time.Minute,
-		ControlPlaneStopTimeout:  30 * time.Second,
-	}
-	api := te.ControlPlane.GetAPIServer()
-	api.Out, api.Err = logFile, logFile
-	args := api.Configure()
-	args.Set("authorization-mode", "RBAC")
-	// Loopback only: without this the apiserver keeps failing to publish its
-	// 127.0.0.1 address as the kubernetes Service endpoint.
-	args.Set("endpoint-reconciler-type", "none")
-	if o.WebhookConfigFile != "" {
-		args.Set("authentication-token-webhook-config-file", o.WebhookConfigFile)
-		args.Set("authentication-token-webhook-version", "v1")
-	}
-	for k, v := range o.Args {
-		args.Set(k, v)
-	}
-
+	// Ports are only known free when envtest picks them, and other test
+	// processes (moto, iamgate servers) bind ports too; a start that lost
+	// its port is retried.
+	var te *envtest.Environment
+	var cfg *rest.Config
 	start := time.Now()
-	cfg, err := te.Start()
-	if err != nil {
+	for attempt := 1; ; attempt++ {
+		logFile, err := os.Create(logPath)
+		if err != nil {
+			t.Fatalf("kube: create apiserver log: %v", err)
+		}
+		t.Cleanup(func() { _ = logFile.Close() })
+		te = newEnvironment(dir, logFile, o)
+		cfg, err = te.Start()
+		if err == nil {
+			break
+		}
 		_ = te.Stop()
-		t.Fatalf("kube: start control plane from %s: %v\n%s", dir, err, tail(logPath, 40))
+		log := tail(logPath, 40)
+		if attempt < 3 && strings.Contains(log+err.Error(), "address already in use") {
+			t.Logf("kube: control plane lost its port, retrying: %v", err)
+			continue
+		}
+		t.Fatalf("kube: start control plane from %s: %v\n%s", dir, err, log)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -160,17 +153,56 @@ func Start(t testing.TB, o Options) *Env {
 	return &Env{Config: cfg, Kubeconfig: kc, Client: cs, Host: cfg.Host, CAFile: ca}
 }
 
+// newEnvironment configures envtest's kube-apiserver: RBAC, loopback only,
+// and o's webhook and extra flags; its output goes to log.
+func newEnvironment(dir string, log *os.File, o Options) *envtest.Environment {
+	te := &envtest.Environment{
+		BinaryAssetsDirectory:    dir,
+		ControlPlaneStartTimeout: time.Minute,
+		ControlPlaneStopTimeout:  30 * time.Second,
+	}
+	api := te.ControlPlane.GetAPIServer()
+	api.Out, api.Err = log, log
+	args := api.Configure()
+	args.Set("authorization-mode", "RBAC")
+	// Loopback only: without this the apiserver keeps failing to publish its
+	// 127.0.0.1 address as the kubernetes Service endpoint.
+	args.Set("endpoint-reconciler-type", "none")
+	if o.WebhookConfigFile != "" {
+		args.Set("authentication-token-webhook-config-file", o.WebhookConfigFile)
+		args.Set("authentication-token-webhook-version", "v1")
+	}
+	for k, v := range o.Args {
+		args.Set(k, v)
+	}
+	return te
+}
+
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for
-// servers whose port must be known before they start (the webhook kubeconfig
-// names it before iamgate listens).
+// a server that only needs some port and can tolerate a rare clash.
 func FreePort(t testing.TB) int {
+	t.Helper()
+	port, release := ReservePort(t)
+	release()
+	return port
+}
+
+// ReservePort holds a TCP port on 127.0.0.1 until release is called, for
+// servers whose port must be known long before they start (the webhook
+// kubeconfig names iamgate's port before kube-apiserver starts). Holding it
+// keeps kube-apiserver, etcd and envtest from being handed the same port in
+// the meantime; call release right before the server binds. Cleanup
+// releases it too, so release may be called late or never.
+func ReservePort(t testing.TB) (port int, release func()) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("kube: free port: %v", err)
+		t.Fatalf("kube: reserve port: %v", err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	var once sync.Once
+	release = func() { once.Do(func() { _ = ln.Close() }) }
+	t.Cleanup(release)
+	return ln.Addr().(*net.TCPAddr).Port, release
 }
 
 // tail returns the last n lines of a file, for failure messages.

@@ -73,12 +73,29 @@ type Server struct {
 // StartServer launches moto on a free loopback port and waits until it
 // answers. It returns an error wrapping ErrAbsent when moto is not
 // installed. Callers must Stop the server; tests use Start or URL instead.
+//
+// The port is only known free when chosen, and other test packages start
+// servers concurrently, so a start that finds the port taken is retried
+// on another one.
 func StartServer() (*Server, error) {
 	bin, args, err := command()
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	const attempts = 3
+	for i := 1; ; i++ {
+		s, err := startOnce(bin, args)
+		if err == nil || !errors.Is(err, errPortTaken) || i == attempts {
+			return s, err
+		}
+	}
+}
+
+// errPortTaken means the chosen port was taken before moto bound it.
+var errPortTaken = errors.New("port taken")
+
+func startOnce(bin string, args []string) (*Server, error) {
+	port, err := pickPort()
 	if err != nil {
 		return nil, err
 	}
@@ -94,6 +111,11 @@ func StartServer() (*Server, error) {
 		return nil, fmt.Errorf("start moto: %w", err)
 	}
 	go func() { _ = s.cmd.Wait(); close(s.exited) }()
+	// The probe carries a nonce that moto's request log must echo: a 200
+	// from another process that holds the port is not this server.
+	nonce := "iamgate-probe-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	probe := s.URL + "/moto-api/?" + nonce
+	var answeredAt time.Time
 	deadline := time.Now().Add(StartTimeout)
 	for time.Now().Before(deadline) {
 		select {
@@ -103,14 +125,27 @@ func StartServer() (*Server, error) {
 				// A moto_server whose Python lacks moto's server extras.
 				return nil, fmt.Errorf("%w: %s", ErrAbsent, lastLine(logs))
 			}
+			if strings.Contains(logs, "Address already in use") {
+				return nil, fmt.Errorf("moto on port %d: %w", port, errPortTaken)
+			}
 			return nil, fmt.Errorf("moto exited before answering: %s", logs)
 		case <-time.After(100 * time.Millisecond):
 		}
-		resp, err := http.Get(s.URL + "/moto-api/")
+		if strings.Contains(s.logs.String(), nonce) {
+			return s, nil
+		}
+		if !answeredAt.IsZero() {
+			if time.Since(answeredAt) > 5*time.Second {
+				s.Stop()
+				return nil, fmt.Errorf("moto on port %d: another process answers there: %w", port, errPortTaken)
+			}
+			continue
+		}
+		resp, err := http.Get(probe)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return s, nil
+				answeredAt = time.Now()
 			}
 		}
 	}
@@ -264,6 +299,10 @@ func command() (bin string, args []string, err error) {
 	}
 	return "", nil, ErrAbsent
 }
+
+// pickPort chooses the port a server starts on; a variable so a test can
+// hand out a taken one.
+var pickPort = freePort
 
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")

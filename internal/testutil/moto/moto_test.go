@@ -2,7 +2,9 @@ package moto
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -64,5 +66,40 @@ func TestClosedURL(t *testing.T) {
 	if resp, err := http.Get(ClosedURL(t)); err == nil {
 		resp.Body.Close()
 		t.Error("something answers on ClosedURL")
+	}
+}
+
+// A port someone else already serves on (another package's moto, say) must
+// not be mistaken for this server: StartServer moves to another port.
+func TestStartServerSkipsPortAnsweredByAnotherProcess(t *testing.T) {
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer other.Close()
+	taken := other.Listener.Addr().(*net.TCPAddr).Port
+	calls := 0
+	pickPort = func() (int, error) {
+		calls++
+		if calls == 1 {
+			return taken, nil
+		}
+		return freePort()
+	}
+	t.Cleanup(func() { pickPort = freePort })
+	s, err := StartServer()
+	check(t, err)
+	defer s.Stop()
+	if s.URL == other.URL {
+		t.Fatalf("StartServer returned %s, the port another server holds", s.URL)
+	}
+	if calls != 2 {
+		t.Errorf("picked %d ports, want 2", calls)
+	}
+	out, err := sts.NewFromConfig(Config(s.URL, nil)).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(out.Account) != AccountID {
+		t.Errorf("account %q, want %q", aws.ToString(out.Account), AccountID)
 	}
 }

@@ -114,9 +114,9 @@ func startClusterWith(t *testing.T, o clusterOptions, serverKeys string, ids ...
 		t.Fatal(err)
 	}
 	webhook := filepath.Join(dir, "webhook.yaml")
-	healthPort := kube.FreePort(t)
-	flags := []string{"-c", cfg, "--state-dir", filepath.Join(dir, "state"), "--generate-kubeconfig", webhook,
-		"--port", strconv.Itoa(kube.FreePort(t)), "--health-port", strconv.Itoa(healthPort), "--log-format", "json"}
+	ports := reserveServerPorts(t)
+	flags := append([]string{"-c", cfg, "--state-dir", filepath.Join(dir, "state"), "--generate-kubeconfig", webhook,
+		"--log-format", "json"}, ports.flags()...)
 	deps := cli.Deps{STSTransport: c.double.Transport()}
 
 	var initOut bytes.Buffer
@@ -134,20 +134,51 @@ func startClusterWith(t *testing.T, o clusterOptions, serverKeys string, ids ...
 		serverKubeconfig = o.serverKubeconfig(t, c)
 	}
 
+	// --kubeconfig: in-cluster backends (aws-auth, the CRD) read the
+	// mappings from this apiserver as admin.
+	args := append(append([]string{"server", "--kubeconfig", serverKubeconfig}, flags...), o.serverArgs...)
+	c.runServer(t, args, deps, ports, o.anyReadyz)
+	return c
+}
+
+// serverPorts are the ports "iamgate init" wrote into the webhook
+// kubeconfig, held until "iamgate server" starts so that kube-apiserver
+// and etcd cannot be handed one of them in the meantime.
+type serverPorts struct {
+	port, health int
+	release      []func()
+}
+
+func reserveServerPorts(t *testing.T) serverPorts {
+	t.Helper()
+	port, r1 := kube.ReservePort(t)
+	health, r2 := kube.ReservePort(t)
+	return serverPorts{port: port, health: health, release: []func(){r1, r2}}
+}
+
+func (p serverPorts) flags() []string {
+	return []string{"--port", strconv.Itoa(p.port), "--health-port", strconv.Itoa(p.health)}
+}
+
+// runServer runs "iamgate server" in-process with args until the test ends
+// and waits for its /readyz: 200, or any answer when anyReadyz.
+func (c *cluster) runServer(t *testing.T, args []string, deps cli.Deps, ports serverPorts, anyReadyz bool) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
+	exited := make(chan struct{})
+	var code int
+	for _, release := range ports.release {
+		release()
+	}
 	go func() {
-		// --kubeconfig: in-cluster backends (aws-auth, the CRD) read the
-		// mappings from this apiserver as admin.
-		args := append(append([]string{"server", "--kubeconfig", serverKubeconfig}, flags...), o.serverArgs...)
-		done <- cli.Run(ctx, args, deps,
-			cli.Streams{In: strings.NewReader(""), Out: c.log, Err: c.log})
+		defer close(exited)
+		code = cli.Run(ctx, args, deps, cli.Streams{In: strings.NewReader(""), Out: c.log, Err: c.log})
 	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case code := <-done:
-			if code != 0 {
+		case <-exited:
+			if code != 0 && !t.Failed() {
 				t.Errorf("iamgate server exited %d", code)
 			}
 		case <-time.After(30 * time.Second):
@@ -157,22 +188,21 @@ func startClusterWith(t *testing.T, o clusterOptions, serverKeys string, ids ...
 			t.Logf("iamgate server log:\n%s", c.log.String())
 		}
 	})
-	readyz := fmt.Sprintf("http://127.0.0.1:%d/readyz", healthPort)
-	c.readyz = readyz
+	c.readyz = fmt.Sprintf("http://127.0.0.1:%d/readyz", ports.health)
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		select {
-		case code := <-done:
-			t.Fatalf("iamgate server exited %d before ready:\n%s", code, c.log.String())
+		case <-exited:
+			t.Fatalf("iamgate server exited %d before ready", code)
 		default:
 		}
-		if resp, err := http.Get(readyz); err == nil {
+		if resp, err := http.Get(c.readyz); err == nil {
 			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK || o.anyReadyz {
-				return c
+			if resp.StatusCode == http.StatusOK || anyReadyz {
+				return
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("iamgate server not ready at %s after 15s:\n%s", readyz, c.log.String())
+			t.Fatalf("iamgate server not ready at %s after 15s", c.readyz)
 		}
 	}
 }

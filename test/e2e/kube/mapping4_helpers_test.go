@@ -12,8 +12,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,9 +48,9 @@ func m4StartCluster(t *testing.T, s m4Setup) *cluster {
 	}
 	dir := t.TempDir()
 	webhook := filepath.Join(dir, "webhook.yaml")
-	healthPort := kube.FreePort(t)
-	flags := []string{"--state-dir", filepath.Join(dir, "state"), "--generate-kubeconfig", webhook,
-		"--port", strconv.Itoa(kube.FreePort(t)), "--health-port", strconv.Itoa(healthPort), "--log-format", "json"}
+	ports := reserveServerPorts(t)
+	flags := append([]string{"--state-dir", filepath.Join(dir, "state"), "--generate-kubeconfig", webhook,
+		"--log-format", "json"}, ports.flags()...)
 	if s.config != "" {
 		cfg := filepath.Join(dir, "config.yaml")
 		if err := os.WriteFile(cfg, []byte(s.config), 0o600); err != nil {
@@ -71,43 +69,8 @@ func m4StartCluster(t *testing.T, s m4Setup) *cluster {
 
 	c.kube = kube.Start(t, kube.Options{WebhookConfigFile: webhook})
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() {
-		args := append([]string{"server", "--kubeconfig", c.kube.Kubeconfig}, flags...)
-		done <- cli.Run(ctx, args, deps, cli.Streams{In: strings.NewReader(""), Out: c.log, Err: c.log})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("iamgate server exited %d", code)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("iamgate server did not stop within 30s of cancel")
-		}
-		if t.Failed() {
-			t.Logf("iamgate server log:\n%s", c.log.String())
-		}
-	})
-	readyz := fmt.Sprintf("http://127.0.0.1:%d/readyz", healthPort)
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		select {
-		case code := <-done:
-			t.Fatalf("iamgate server exited %d before ready:\n%s", code, c.log.String())
-		default:
-		}
-		if resp, err := http.Get(readyz); err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return c
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("iamgate server not ready at %s after 15s:\n%s", readyz, c.log.String())
-		}
-	}
+	c.runServer(t, append([]string{"server", "--kubeconfig", c.kube.Kubeconfig}, flags...), deps, ports, false)
+	return c
 }
 
 // m4ServerRefuses runs the built "iamgate server" binary with config and
