@@ -36,11 +36,11 @@ type RoleMapping struct {
 	SSO      *SSOMapping
 	// Rejected, when not empty, marks a placeholder for an entry that was
 	// skipped (ParseRoles, ParseUsers and ParseGroups return one for every
-	// entry they skip whose ARN, SSO block or group ARN they could still
-	// read; Rejected says why). A placeholder carries only that key and
-	// shadows earlier entries for it: NewTableWithOptions denies the
-	// principal, as for an entry it refuses itself, without reporting the
-	// entry again. Validate fails for it. Code that copies entries must keep
+	// entry they skip whose ARN, safe pattern, SSO block or group ARN they
+	// could still read; Rejected says why). A placeholder carries only that
+	// key and shadows earlier entries for it: NewTableWithOptions denies the
+	// principal (for a pattern: whoever it is the best match for), as for an
+	// entry it refuses itself, without reporting the entry again. Validate fails for it. Code that copies entries must keep
 	// placeholders, in order.
 	Rejected string
 }

@@ -39,11 +39,12 @@ func (f entryFields) checkNames(section string, i int) *Problem {
 // assumed-role ARNs canonicalized to their role and sso partitions filled
 // in. Patterns that overlap at equal rank are both left out (Fatal).
 //
-// A skipped entry whose rolearn (or sso block) can still be read is
-// returned as a placeholder (RoleMapping.Rejected) in its place, so that,
-// the last entry for a role winning, it shadows earlier entries for that
-// role instead of letting them come back into force. An entry whose ARN
-// cannot be read, or is a pattern, names no single role and shadows nothing.
+// A skipped entry whose rolearn (a role or a safe pattern) or sso block
+// can still be read is returned as a placeholder (RoleMapping.Rejected) in
+// its place, so that, the last entry for a role, pattern or permission set
+// winning, it shadows earlier entries for it instead of letting them come
+// back into force. An entry whose ARN cannot be read names no one and
+// shadows nothing.
 func ParseRoles(n *yaml.Node) ([]RoleMapping, []Problem) {
 	var out []RoleMapping
 	var pats []patternEntry
@@ -93,19 +94,6 @@ func normalizeRole(m RoleMapping, tg target) RoleMapping {
 		m.RoleARN = tg.canon
 	}
 	return m
-}
-
-// appendRolePlaceholder appends a placeholder for the skipped entry m when
-// m names one role or one SSO permission set.
-func appendRolePlaceholder(out []RoleMapping, m RoleMapping, p *Problem) []RoleMapping {
-	m = RoleMapping{RoleARN: m.RoleARN, SSO: m.SSO}
-	tg, err := roleTarget(m)
-	if err != nil || tg.kind == targetPattern {
-		return out
-	}
-	m = normalizeRole(m, tg)
-	m.Rejected = p.Error()
-	return append(out, m)
 }
 
 // ParseUsers reads a mapUsers sequence; see ParseRoles (placeholders for
@@ -164,62 +152,6 @@ func ParseGroups(n *yaml.Node) ([]GroupMapping, []Problem) {
 		return nil
 	})
 	return out, probs
-}
-
-// appendUserPlaceholder appends a placeholder for a skipped entry for the
-// user (or root) ARN s, when s names one.
-func appendUserPlaceholder(out []UserMapping, s string, p *Problem) []UserMapping {
-	tg, err := userTarget(s)
-	if err != nil || tg.kind != targetExact {
-		return out
-	}
-	return append(out, UserMapping{UserARN: tg.canon, Rejected: p.Error()})
-}
-
-// appendGroupPlaceholder is appendUserPlaceholder for mapGroups.
-func appendGroupPlaceholder(out []GroupMapping, s string, p *Problem) []GroupMapping {
-	tg, err := groupTarget(s)
-	if err != nil {
-		return out
-	}
-	return append(out, GroupMapping{GroupARN: tg.canon, Rejected: p.Error()})
-}
-
-// salvagedKey is an ARN or sso block read from an entry readEntry refused.
-type salvagedKey struct {
-	arn string
-	sso *SSOMapping
-}
-
-// salvageKeys reads, from an entry readEntry refused, every value of arnKey
-// that is a string and (with allowSSO) every sso block that reads cleanly,
-// whatever else is wrong with the entry: each names a principal the entry
-// was meant for, which it must shadow.
-func salvageKeys(e *yaml.Node, arnKey string, allowSSO bool) []salvagedKey {
-	if e == nil || e.Kind != yaml.MappingNode {
-		return nil
-	}
-	var out []salvagedKey
-	for j := 0; j+1 < len(e.Content); j += 2 {
-		k, v := resolve(e.Content[j]), resolve(e.Content[j+1])
-		if k == nil || v == nil || k.Kind != yaml.ScalarNode {
-			continue
-		}
-		switch strings.ToLower(k.Value) {
-		case arnKey:
-			if s, err := readString(v); err == nil {
-				out = append(out, salvagedKey{arn: s})
-			}
-		case keySSO:
-			if !allowSSO {
-				continue
-			}
-			if sso, _, err := readSSO(v); err == nil {
-				out = append(out, salvagedKey{sso: sso})
-			}
-		}
-	}
-	return out
 }
 
 // ParseGroupsYAML is ParseRolesYAML for mapGroups.

@@ -93,14 +93,38 @@ type patternEntry struct {
 }
 
 // indexPatterns sorts patterns most specific first and refuses every pair
-// that could both match one principal at equal rank: that is visible at
-// load, so it is a load error (Fatal) rather than a deny found in
-// production. Both patterns of such a pair are left out.
+// of entries that could both match one principal at equal rank: that is
+// visible at load, so it is a load error (Fatal) rather than a deny found
+// in production. Both patterns of such a pair are left out.
+//
+// Tombstones (entries left out at load, compiled.broken) take no part in
+// that check. Of the entries left with one pattern (the same text, ignoring
+// case) the last wins, as for exact ARNs: a tombstone shadows the earlier
+// entry with its pattern, and denies whoever it is the best match for; a
+// later valid entry replaces a tombstone. Two valid entries with one
+// pattern are still a pair that overlaps, whatever lies between them.
 func indexPatterns(section string, es []patternEntry) ([]*compiledPattern, []Problem) {
-	probs, drop := patternOverlaps(section, es, func(e patternEntry) string { return e.c.source })
+	var valid []patternEntry
+	var at []int // position in es of each element of valid
+	for i, e := range es {
+		if e.c.broken == nil {
+			valid, at = append(valid, e), append(at, i)
+		}
+	}
+	probs, drop := patternOverlaps(section, valid, func(e patternEntry) string { return e.c.source })
+	gone := make(map[int]bool, len(drop))
+	for i := range drop {
+		gone[at[i]] = true
+	}
+	last := map[pattern]int{}
+	for i, e := range es {
+		if !gone[i] {
+			last[e.pat] = i
+		}
+	}
 	var out []*compiledPattern
 	for i, e := range es {
-		if !drop[i] {
+		if !gone[i] && last[e.pat] == i {
 			out = append(out, &compiledPattern{pattern: e.pat, entry: e.c})
 		}
 	}

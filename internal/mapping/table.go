@@ -24,7 +24,10 @@ import (
 // An entry with a UserID applies only to an identity whose STS UserID (the
 // part before ":") is exactly that ID; otherwise it is as if absent. An
 // entry that applies but cannot be rendered, or renders a reserved name,
-// denies the review (no later tier, no other backend).
+// denies the review (no later tier, no other backend). So does an entry left
+// out at load whose ARN, pattern, sso block or group ARN could be read: it
+// stays in its tier as a tombstone that is the last entry for that key (an
+// earlier entry for it does not come back) and denies whoever it matches.
 type Table struct {
 	name         string
 	opts         Options
@@ -106,13 +109,8 @@ func NewTableWithOptions(name string, s Spec, o Options) (*Table, error) {
 	for i, m := range s.Roles {
 		if m.Rejected != "" {
 			// Reported where it was skipped; shadow what it names.
-			tg, err := roleTarget(RoleMapping{RoleARN: m.RoleARN, SSO: m.SSO})
-			switch {
-			case err != nil:
-			case tg.kind == targetExact && tg.key != "":
-				t.roles[tg.key] = t.tombstone(SectionRoles, i, tg.canon, errors.New(m.Rejected))
-			case tg.kind == targetSSO:
-				t.sso[tg.key] = t.tombstone(SectionRoles, i, tg.canon, errors.New(m.Rejected))
+			if tg, err := roleTarget(RoleMapping{RoleARN: m.RoleARN, SSO: m.SSO}); err == nil {
+				rolePats = t.shadow(SectionRoles, i, tg, errors.New(m.Rejected), t.roles, rolePats)
 			}
 			continue
 		}
@@ -122,12 +120,7 @@ func NewTableWithOptions(name string, s Spec, o Options) (*Table, error) {
 		}
 		if err != nil {
 			problem(SectionRoles, i, err)
-			switch {
-			case tg.kind == targetExact && tg.key != "":
-				t.roles[tg.key] = t.tombstone(SectionRoles, i, tg.canon, err)
-			case tg.kind == targetSSO:
-				t.sso[tg.key] = t.tombstone(SectionRoles, i, tg.canon, err)
-			}
+			rolePats = t.shadow(SectionRoles, i, tg, err, t.roles, rolePats)
 			continue
 		}
 		c := t.compile(SectionRoles, i, tg.canon, m.Username, m.Groups, m.UserID)
@@ -142,8 +135,8 @@ func NewTableWithOptions(name string, s Spec, o Options) (*Table, error) {
 	}
 	for i, m := range s.Users {
 		if m.Rejected != "" {
-			if tg, err := userTarget(m.UserARN); err == nil && tg.kind == targetExact && tg.key != "" {
-				t.users[tg.key] = t.tombstone(SectionUsers, i, tg.canon, errors.New(m.Rejected))
+			if tg, err := userTarget(m.UserARN); err == nil {
+				userPats = t.shadow(SectionUsers, i, tg, errors.New(m.Rejected), t.users, userPats)
 			}
 			continue
 		}
@@ -153,9 +146,7 @@ func NewTableWithOptions(name string, s Spec, o Options) (*Table, error) {
 		}
 		if err != nil {
 			problem(SectionUsers, i, err)
-			if tg.kind == targetExact && tg.key != "" {
-				t.users[tg.key] = t.tombstone(SectionUsers, i, tg.canon, err)
-			}
+			userPats = t.shadow(SectionUsers, i, tg, err, t.users, userPats)
 			continue
 		}
 		c := t.compile(SectionUsers, i, tg.canon, m.Username, m.Groups, m.UserID)
@@ -167,8 +158,8 @@ func NewTableWithOptions(name string, s Spec, o Options) (*Table, error) {
 	}
 	for i, m := range s.Groups {
 		if m.Rejected != "" {
-			if tg, err := groupTarget(m.GroupARN); err == nil && tg.key != "" {
-				t.groups[tg.key] = t.tombstone(SectionGroups, i, tg.canon, errors.New(m.Rejected))
+			if tg, err := groupTarget(m.GroupARN); err == nil {
+				t.shadow(SectionGroups, i, tg, errors.New(m.Rejected), t.groups, nil)
 			}
 			continue
 		}
@@ -178,9 +169,7 @@ func NewTableWithOptions(name string, s Spec, o Options) (*Table, error) {
 		}
 		if err != nil {
 			problem(SectionGroups, i, err)
-			if tg.key != "" {
-				t.groups[tg.key] = t.tombstone(SectionGroups, i, tg.canon, err)
-			}
+			t.shadow(SectionGroups, i, tg, err, t.groups, nil)
 			continue
 		}
 		t.groups[tg.key] = t.compile(SectionGroups, i, tg.canon, m.Username, m.Groups, m.UserID)
@@ -231,6 +220,23 @@ func (t *Table) tombstone(section string, order int, canon string, err error) *c
 		broken: fmt.Errorf("the last entry for this principal was left out at load: %w", err)}
 }
 
+// shadow puts a tombstone for an entry left out at load with err (entry
+// order of section) where its target tg points: at an exact key (in exact),
+// at an sso key, or among the patterns (appended to pats, which it returns;
+// indexPatterns lets the last entry for a pattern win). A zero tg, from an
+// entry whose ARN could not be read, names nothing and shadows nothing.
+func (t *Table) shadow(section string, order int, tg target, err error, exact map[string]*compiled, pats []patternEntry) []patternEntry {
+	switch {
+	case tg.kind == targetPattern:
+		return append(pats, patternEntry{index: order, pat: tg.pat, c: t.tombstone(section, order, tg.canon, err)})
+	case tg.kind == targetSSO:
+		t.sso[tg.key] = t.tombstone(section, order, tg.canon, err)
+	case tg.key != "":
+		exact[tg.key] = t.tombstone(section, order, tg.canon, err)
+	}
+	return pats
+}
+
 // compile parses templates already checked by validateNames.
 func (t *Table) compile(section string, order int, canon, username string, groups []string, userID string) *compiled {
 	c := &compiled{source: t.name + " " + section + "[" + canon + "]", order: order, userID: userID}
@@ -250,7 +256,7 @@ func (t *Table) Name() string { return t.name }
 // (after dropping invalid ones and overridden duplicates). Roles include SSO
 // entries and role patterns; users include user patterns.
 func (t *Table) Counts() (roles, users, accounts int) {
-	return live(t.roles) + live(t.sso) + len(t.rolePatterns), live(t.users) + len(t.userPatterns), len(t.accounts)
+	return live(t.roles) + live(t.sso) + livePatterns(t.rolePatterns), live(t.users) + livePatterns(t.userPatterns), len(t.accounts)
 }
 
 // GroupCount returns how many mapGroups entries are in effect.
@@ -261,6 +267,17 @@ func live(m map[string]*compiled) int {
 	n := 0
 	for _, c := range m {
 		if c.broken == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// livePatterns counts the patterns that are not tombstones.
+func livePatterns(ps []*compiledPattern) int {
+	n := 0
+	for _, p := range ps {
+		if p.entry.broken == nil {
 			n++
 		}
 	}

@@ -37,6 +37,7 @@ func RunWithSpec(t *testing.T, f Factory) {
 	t.Run("UserIDPinEveryKind", func(t *testing.T) { runPins(t, f) })
 	t.Run("EC2PrivateDNSName", func(t *testing.T) { runEC2(t, f) })
 	t.Run("Reserved", func(t *testing.T) { runReserved(t, f) })
+	t.Run("InvalidLaterEntryShadows", func(t *testing.T) { runShadows(t, f) })
 }
 
 // build makes a backend that must accept spec.

@@ -6,7 +6,12 @@
 // on every spec change, rebuilds one mapping.Table from all of them: lookups
 // are a map access on the lower-cased canonical ARN, and matching is exactly
 // that of every other backend because it is the same code. Each object's
-// status gets canonicalARN and a Valid condition saying whether it is used.
+// status gets canonicalARN, a Valid condition saying whether it is used
+// and, while it is, userID (a copy of spec.userID, when set).
+//
+// Of two objects for one principal the newer wins even when it is invalid:
+// an invalid object whose spec.arn still names a principal denies it,
+// rather than let an older object (or a pattern) for it apply.
 package crd
 
 import (

@@ -67,6 +67,7 @@ func TestCRD(t *testing.T) {
 	t.Run("InvalidObjects", func(t *testing.T) { testInvalidObjects(t, dyn) })
 	t.Run("AIAObjects", func(t *testing.T) { testAIAObjects(t, dyn, env.Kubeconfig) })
 	t.Run("NewestDuplicateWins", func(t *testing.T) { testDuplicates(t, dyn) })
+	t.Run("InvalidNewerObjectShadows", func(t *testing.T) { testInvalidNewerShadows(t, dyn) })
 	t.Run("LiveChanges", func(t *testing.T) { testLiveChanges(t, dyn) })
 	t.Run("ReadOnly", func(t *testing.T) { testReadOnly(t, dyn) })
 	t.Run("LeastPrivilegeRBAC", func(t *testing.T) { testLeastPrivilege(t, env, dyn) })
@@ -160,8 +161,9 @@ func testInvalidObjects(t *testing.T, dyn dynamic.Interface) {
 		"empty-group":    {object("empty-group", roleARN("qa"), "qa", []string{"ok", ""}, ""), "groups[1] is empty"},
 		"bad-userid":     {object("bad-userid", roleARN("ci"), "ci", nil, "AROA:x"), "userid"},
 	}
-	names := []string{"valid"}
+	names := []string{"valid", "pinned"}
 	create(t, dyn, object("valid", roleARN("Admin"), "admin", []string{"system:masters"}, ""))
+	create(t, dyn, object("pinned", roleARN("pinned"), "pinned", nil, "AROAEXAMPLE1111"))
 	for name, tc := range invalid {
 		create(t, dyn, tc.obj)
 		names = append(names, name)
@@ -172,24 +174,31 @@ func testInvalidObjects(t *testing.T, dyn dynamic.Interface) {
 	if got := mapped(t, b, session("admin", "s")); got != "admin" {
 		t.Errorf("valid object: admin maps to %q", got)
 	}
+	// Each invalid object still names its role, so it denies it (rather
+	// than "not mapped", which would let a later backend decide).
 	for _, role := range []string{"dev", "ops", "qa", "ci"} {
-		if got := mapped(t, b, session(role, "s")); got != "" {
-			t.Errorf("invalid object applied: %s maps to %q", role, got)
+		if !denied(b, session(role, "s")) {
+			t.Errorf("invalid object for %s: maps to %q, want a deny", role, username(b, session(role, "s")))
 		}
 	}
 	if got := testutil.ToFloat64(b.metrics.Invalid); got != float64(len(invalid)) {
 		t.Errorf("invalid gauge = %v, want %d", got, len(invalid))
 	}
-	eventually(t, "status of the valid object", func() bool {
-		c, ok := validCondition(t, dyn, "valid")
-		return ok && c.Status == "True" && c.Reason == ReasonValid
-	})
+	for _, name := range []string{"valid", "pinned"} {
+		eventually(t, "status of the valid object "+name, func() bool {
+			c, ok := validCondition(t, dyn, name)
+			return ok && c.Status == "True" && c.Reason == ReasonValid
+		})
+	}
 	o := get(t, dyn, "valid")
 	if canon, _, _ := unstructured.NestedString(o.Object, "status", "canonicalARN"); canon != strings.ToLower(roleARN("Admin")) {
 		t.Errorf("status.canonicalARN = %q, want the lower-cased ARN", canon)
 	}
 	if uid, found, _ := unstructured.NestedString(o.Object, "status", "userID"); found {
-		t.Errorf("status.userID = %q, want it unset (iamgate does not look it up)", uid)
+		t.Errorf("status.userID = %q, want it unset: spec.userID is not set (iamgate does not look IDs up)", uid)
+	}
+	if uid, found, _ := unstructured.NestedString(get(t, dyn, "pinned").Object, "status", "userID"); uid != "AROAEXAMPLE1111" {
+		t.Errorf("pinned object: status.userID = %q (set: %v), want spec.userID AROAEXAMPLE1111", uid, found)
 	}
 	for name, tc := range invalid {
 		eventually(t, "Valid=False on "+name, func() bool {
@@ -204,6 +213,9 @@ func testInvalidObjects(t *testing.T, dyn dynamic.Interface) {
 		}
 		if _, found, _ := unstructured.NestedString(o.Object, "status", "canonicalARN"); found {
 			t.Errorf("%s: invalid object got a canonicalARN", name)
+		}
+		if uid, found, _ := unstructured.NestedString(o.Object, "status", "userID"); found {
+			t.Errorf("%s: invalid object got status.userID %q", name, uid)
 		}
 	}
 
@@ -220,7 +232,7 @@ func testInvalidObjects(t *testing.T, dyn dynamic.Interface) {
 	if _, err := dyn.Resource(GVR).Patch(context.Background(), "bad-template", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "fixed object used", func() bool { return mapped(t, b, session("dev", "s1")) == "dev-s1" })
+	eventually(t, "fixed object used", func() bool { return username(b, session("dev", "s1")) == "dev-s1" })
 	eventually(t, "fixed object Valid=True", func() bool {
 		c, ok := validCondition(t, dyn, "bad-template")
 		return ok && c.Status == "True" && c.ObservedGeneration == 2

@@ -3,7 +3,6 @@ package crd
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -18,156 +17,31 @@ const (
 	ReasonValid = "Valid"
 	// ReasonInvalidSpec: the spec cannot be used (bad ARN, empty or
 	// malformed username, reserved name, bad userID); it grants nothing.
+	// When its spec.arn still names a principal and it is the newest
+	// object for it, it denies that principal (see placeholder).
 	ReasonInvalidSpec = "InvalidSpec"
-	// ReasonDuplicateARN: a newer object maps the same principal and wins,
-	// so this one grants nothing while that one exists.
+	// ReasonDuplicateARN: a newer object, valid or not, maps the same
+	// principal and wins, so this one grants nothing while that one exists.
 	ReasonDuplicateARN = "DuplicateARN"
 )
 
-// verdict is what one rebuild decided about one object; the status writer
-// turns it into status.
-type verdict struct {
-	generation   int64
-	canonicalARN string // lower-cased, as aws-iam-authenticator writes it; "" when invalid
-	valid        bool
-	reason       string
-	message      string
-}
-
-// snapshot is one immutable build: the Table every Map call reads, plus
-// which object supplied each entry (for Result.Source) and every
-// object's verdict (for status). Rebuilds swap whole snapshots.
-type snapshot struct {
-	table    *mapping.Table
-	owner    map[string]string  // sourceKey of an entry in the table → object name
-	verdicts map[string]verdict // object name → verdict
-	invalid  int
-	tableErr error // table problems about no object (not expected; logged)
-}
-
-// entry is one object's spec turned into a mapping of one section.
+// entry is one object's spec turned into a mapping of one section, or a
+// placeholder for an invalid object that still names one principal.
 type entry struct {
 	name    string
 	gen     int64
-	key     string // "role:"+RoleKey, "user:"+lower-cased ARN, or section+":"+lower-cased text
+	key     string // "role:"+RoleKey, "user:"+lower-cased ARN, "mapGroups:"+group key, or section+":"+lower-cased text
 	exact   bool   // a role, user or root ARN (not a pattern or group)
 	section string
 	role    mapping.RoleMapping
 	user    mapping.UserMapping
 	group   mapping.GroupMapping
 	canon   string
-}
-
-// build evaluates objs (the informer's store) into a snapshot. Objects are
-// taken oldest first (creation time, then name), so for two objects naming
-// one principal the newest wins, like the last of two aws-auth entries.
-func build(name string, objs []*unstructured.Unstructured, opts mapping.Options) *snapshot {
-	sort.Slice(objs, func(i, j int) bool {
-		ti, tj := objs[i].GetCreationTimestamp(), objs[j].GetCreationTimestamp()
-		if !ti.Equal(&tj) {
-			return ti.Before(&tj)
-		}
-		return objs[i].GetName() < objs[j].GetName()
-	})
-	s := &snapshot{owner: map[string]string{}, verdicts: make(map[string]verdict, len(objs))}
-	invalid := func(name string, gen int64, err error) {
-		s.verdicts[name] = verdict{generation: gen, reason: ReasonInvalidSpec, message: err.Error()}
-		s.invalid++
-	}
-	var entries []entry
-	winner := map[string]int{} // key → index in entries
-	for _, o := range objs {
-		if o.GetDeletionTimestamp() != nil {
-			continue // being deleted: stop granting now, not when finalizers finish
-		}
-		e, err := evaluate(o, opts)
-		if err != nil {
-			invalid(o.GetName(), o.GetGeneration(), err)
-			continue
-		}
-		winner[e.key] = len(entries)
-		entries = append(entries, e)
-	}
-	var used []entry
-	for _, e := range entries {
-		if w := entries[winner[e.key]]; w.name != e.name {
-			s.verdicts[e.name] = verdict{generation: e.gen, canonicalARN: e.canon, reason: ReasonDuplicateARN,
-				message: fmt.Sprintf("IAMIdentityMapping %q maps the same principal and, being newer, takes precedence", w.name)}
-			continue
-		}
-		used = append(used, e)
-	}
-	// Some problems only show with all entries together (two patterns that
-	// can match one principal). The table reports them at the later entry:
-	// reject that object and build again, until every entry left is in the
-	// table, so no object is called valid while granting nothing.
-	for {
-		var err error
-		s.table, err = mapping.NewTableWithOptions(name, specOf(used), opts)
-		rejected, other := tableRejects(used, err)
-		s.tableErr = other
-		if len(rejected) == 0 {
-			break
-		}
-		kept := used[:0]
-		for _, e := range used {
-			if err, ok := rejected[e.name]; ok {
-				invalid(e.name, e.gen, err)
-				continue
-			}
-			kept = append(kept, e)
-		}
-		used = kept
-	}
-	for _, e := range used {
-		s.verdicts[e.name] = verdict{generation: e.gen, canonicalARN: e.canon, valid: true, reason: ReasonValid,
-			message: "in use for " + e.canon}
-		s.owner[sourceKey(e.section, e.canon)] = e.name
-	}
-	return s
-}
-
-func specOf(used []entry) mapping.Spec {
-	var spec mapping.Spec
-	for _, e := range used {
-		switch e.section {
-		case mapping.SectionRoles:
-			spec.Roles = append(spec.Roles, e.role)
-		case mapping.SectionUsers:
-			spec.Users = append(spec.Users, e.user)
-		default:
-			spec.Groups = append(spec.Groups, e.group)
-		}
-	}
-	return spec
-}
-
-// tableRejects maps the table's problems back to the objects they are
-// about (by section and index in specOf's order). Problems about no entry
-// are returned joined in other.
-func tableRejects(used []entry, err error) (rejected map[string]error, other error) {
-	if err == nil {
-		return nil, nil
-	}
-	errs := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	}
-	objAt := map[string][]string{} // section → object names in spec order
-	for _, e := range used {
-		objAt[e.section] = append(objAt[e.section], e.name)
-	}
-	rejected = map[string]error{}
-	var others []error
-	for _, e := range errs {
-		var p mapping.Problem
-		if errors.As(e, &p) && p.Index >= 0 && p.Index < len(objAt[p.Section]) {
-			rejected[objAt[p.Section][p.Index]] = fmt.Errorf("invalid spec: %w", p.Err)
-			continue
-		}
-		others = append(others, e)
-	}
-	return rejected, errors.Join(others...)
+	userID  string // spec.userID
+	// placeholder marks the stand-in for an invalid object: its mapping
+	// carries only the principal, with Rejected set, so the table denies
+	// that principal rather than let an older entry for it apply.
+	placeholder bool
 }
 
 // evaluate reads and checks one object's spec with the rules every backend
@@ -210,6 +84,9 @@ func evaluate(o *unstructured.Unstructured, opts mapping.Options) (entry, error)
 		// rules accept it; otherwise say why as a role, user or group.
 		e.section, err = fallback(a, e, opts, perr)
 		e.key = e.section + ":" + strings.ToLower(a)
+		if key, ok := groupKey(a); ok && e.section == mapping.SectionGroups {
+			e.key = e.section + ":" + key // one group under two paths is one principal
+		}
 	}
 	if err != nil {
 		return e, fmt.Errorf("invalid spec: %w", err)
@@ -219,7 +96,86 @@ func evaluate(o *unstructured.Unstructured, opts mapping.Options) (entry, error)
 	} else {
 		e.canon = strings.ToLower(a)
 	}
+	e.userID = userID
 	return e, nil
+}
+
+// placeholder returns the stand-in for the invalid object o when its
+// spec.arn, whatever else is wrong with the spec, still names one
+// principal (an IAM role or an assumed-role session of it, a user, the
+// root, a group) or one pattern the shared rules accept. It gets the key a
+// valid object for the same principal or pattern gets, so, the newest
+// object winning, it shadows older objects for it, and the table denies
+// what it names instead of letting them apply. A spec.arn that does not
+// parse, is an unsafe pattern or is another kind of ARN names no one and
+// shadows nothing.
+func placeholder(o *unstructured.Unstructured, cause error) (entry, bool) {
+	a, _, err := unstructured.NestedString(o.Object, "spec", "arn")
+	if err != nil || a == "" {
+		return entry{}, false
+	}
+	e := entry{name: o.GetName(), gen: o.GetGeneration(),
+		role: mapping.RoleMapping{RoleARN: a}, user: mapping.UserMapping{UserARN: a}, group: mapping.GroupMapping{GroupARN: a}}
+	p, perr := arn.Parse(a)
+	switch {
+	case perr == nil && (p.Type == arn.TypeRole || p.Type == arn.TypeAssumedRole):
+		key, _ := p.RoleKey()
+		e.section, e.key, e.exact = mapping.SectionRoles, "role:"+key, true
+		e.canon = strings.ToLower(p.Canonical().String())
+		return e.asPlaceholder(cause), true
+	case perr == nil && (p.Type == arn.TypeUser || p.Type == arn.TypeRoot):
+		e.section, e.key, e.exact = mapping.SectionUsers, "user:"+strings.ToLower(p.String()), true
+		e.canon = strings.ToLower(p.Canonical().String())
+		return e.asPlaceholder(cause), true
+	case perr == nil:
+		return entry{}, false
+	}
+	// As in evaluate: a pattern or a group, if the shared rules accept the
+	// ARN with a plain username.
+	probe := mapping.Options{}
+	switch key, isGroup := groupKey(a); {
+	case isGroup:
+		e.section, e.key = mapping.SectionGroups, mapping.SectionGroups+":"+key
+	case (mapping.RoleMapping{RoleARN: a, Username: "probe"}).ValidateWith(probe) == nil:
+		e.section = mapping.SectionRoles
+	case (mapping.UserMapping{UserARN: a, Username: "probe"}).ValidateWith(probe) == nil:
+		e.section = mapping.SectionUsers
+	default:
+		return entry{}, false
+	}
+	if e.key == "" {
+		e.key = e.section + ":" + strings.ToLower(a)
+	}
+	e.canon = strings.ToLower(a)
+	return e.asPlaceholder(cause), true
+}
+
+// asPlaceholder turns e, an entry that cannot be used because of cause,
+// into its placeholder: what it names only, marked Rejected, which the
+// table turns into a tombstone (see mapping.RoleMapping.Rejected).
+func (e entry) asPlaceholder(cause error) entry {
+	why := fmt.Sprintf("%s %q: %v", Kind, e.name, cause)
+	return entry{name: e.name, gen: e.gen, key: e.key, exact: e.exact, section: e.section, canon: e.canon,
+		role:        mapping.RoleMapping{RoleARN: e.role.RoleARN, Rejected: why},
+		user:        mapping.UserMapping{UserARN: e.user.UserARN, Rejected: why},
+		group:       mapping.GroupMapping{GroupARN: e.group.GroupARN, Rejected: why},
+		placeholder: true}
+}
+
+// groupKey returns what two ARNs of one IAM group have in common, as the
+// table files groups: the ARN lower-cased without its path (group names are
+// unique in an account). ok is false unless the shared rules accept a as a
+// group ARN (checked on an entry with a plain username).
+func groupKey(a string) (string, bool) {
+	if (mapping.GroupMapping{GroupARN: a, Username: "probe"}).ValidateWith(mapping.Options{}) != nil {
+		return "", false
+	}
+	parts := strings.SplitN(a, ":", 6)
+	if len(parts) != 6 {
+		return "", false
+	}
+	name := parts[5][strings.LastIndexByte(parts[5], '/')+1:]
+	return strings.ToLower(strings.Join(parts[:5], ":") + ":group/" + name), true
 }
 
 // fallback picks the section for an ARN arn.Parse refused.

@@ -59,10 +59,14 @@ func conditionStatus(valid bool) string {
 // keeps several iamgate replicas from rewriting each other.
 func statusMatches(o *unstructured.Unstructured, v verdict) bool {
 	canon, _, _ := unstructured.NestedString(o.Object, "status", "canonicalARN")
+	uid, _, _ := unstructured.NestedString(o.Object, "status", "userID")
 	c, ok := currentCondition(o)
-	// An invalid object gets no canonicalARN from us; one another writer
-	// (aws-iam-authenticator) left there is not ours to remove.
-	return ok && (canon == v.canonicalARN || v.canonicalARN == "") && c.Status == conditionStatus(v.valid) && c.Reason == v.reason &&
+	// An invalid object gets no canonicalARN from us, and an object not in
+	// use no userID; a value another writer left there is not ours to
+	// remove. (One we wrote goes with our next apply: the condition always
+	// changes along with it.)
+	return ok && (canon == v.canonicalARN || v.canonicalARN == "") && (uid == v.userID || v.userID == "") &&
+		c.Status == conditionStatus(v.valid) && c.Reason == v.reason &&
 		c.Message == v.message && c.ObservedGeneration == v.generation && c.LastTransitionTime != ""
 }
 
@@ -88,9 +92,12 @@ func (b *Backend) statusWorker(ctx context.Context) {
 }
 
 // syncStatus applies the latest verdict for name to its status subresource
-// with server-side apply: iamgate owns status.canonicalARN and the Valid
-// condition only (conditions is a list-map keyed by type), and status.userID
-// is left to whoever fills it.
+// with server-side apply: iamgate owns status.canonicalARN, status.userID
+// and the Valid condition only (conditions is a list-map keyed by type).
+// status.userID is spec.userID while the object is in use (the pin in
+// force), and absent otherwise: iamgate does not look IDs up in IAM, and
+// aws-iam-authenticator never fills the field. Fields left out of an apply
+// that we applied before are removed by the apiserver.
 func (b *Backend) syncStatus(ctx context.Context, name string) (bool, error) {
 	item, exists, err := b.informer.GetStore().GetByKey(name)
 	if err != nil || !exists {
@@ -114,6 +121,9 @@ func (b *Backend) syncStatus(ctx context.Context, name string) (bool, error) {
 	status := map[string]any{"conditions": []condition{c}}
 	if v.canonicalARN != "" {
 		status["canonicalARN"] = v.canonicalARN
+	}
+	if v.userID != "" {
+		status["userID"] = v.userID
 	}
 	body, err := json.Marshal(map[string]any{
 		"apiVersion": Group + "/" + Version,

@@ -354,8 +354,11 @@ func TestUserIDStrict(t *testing.T) {
 	if got := username(t, b, recreated); got != "" {
 		t.Errorf("re-created role (other unique ID) maps to %q", got)
 	}
-	if got := username(t, b, session("dev")); got != "" {
-		t.Errorf("entry without userid applied in strict mode: %q", got)
+	// The entry without userid is left out but still the last entry for
+	// dev: it denies dev (not ErrNotMapped, which would let later backends
+	// or mapAccounts decide).
+	if r, err := b.Map(context.Background(), session("dev")); err == nil || errors.Is(err, mapping.ErrNotMapped) {
+		t.Errorf("entry without userid in strict mode: Map(dev) = %+v, %v; want a deny", r, err)
 	}
 	if got := testutil.ToFloat64(b.m.Invalid); got != 1 {
 		t.Errorf("invalid entries gauge = %v, want 1", got)

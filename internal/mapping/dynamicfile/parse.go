@@ -183,41 +183,34 @@ func roleName(m mapping.RoleMapping) string {
 	return m.RoleARN
 }
 
-// requireUserIDs drops entries without a userid, as
-// dynamicfileUserIDStrict demands. Placeholders for entries the parser
-// skipped (mapping.RoleMapping.Rejected) have no userid but are kept: they
-// stop earlier entries for their ARN from coming back into force.
+// requireUserIDs leaves out entries without a userid, as
+// dynamicfileUserIDStrict demands. Each is reported and replaced by a
+// placeholder (mapping.RoleMapping.Rejected) carrying only what it names, so
+// that it still counts as the last entry for its role, user, pattern,
+// permission set or group: the table denies that principal rather than let
+// an earlier entry for it come back into force. Placeholders for entries
+// the parser skipped have no userid either and are kept as they are.
 func (c *content) requireUserIDs() {
-	skip := func(section, what string) {
-		c.skipped = append(c.skipped, mapping.Problem{Section: section, Index: -1,
-			Err: fmt.Errorf("entry %s has no userid, which dynamicfileUserIDStrict requires", what)})
+	skip := func(section, what string) string {
+		p := mapping.Problem{Section: section, Index: -1,
+			Err: fmt.Errorf("entry %s has no userid, which dynamicfileUserIDStrict requires", what)}
+		c.skipped = append(c.skipped, p)
+		return p.Error()
 	}
 	s := &c.spec
-	roles := s.Roles[:0]
-	for _, m := range s.Roles {
+	for i, m := range s.Roles {
 		if m.UserID == "" && m.Rejected == "" {
-			skip(mapping.SectionRoles, roleName(m))
-			continue
+			s.Roles[i] = mapping.RoleMapping{RoleARN: m.RoleARN, SSO: m.SSO, Rejected: skip(mapping.SectionRoles, roleName(m))}
 		}
-		roles = append(roles, m)
 	}
-	s.Roles = roles
-	users := s.Users[:0]
-	for _, m := range s.Users {
+	for i, m := range s.Users {
 		if m.UserID == "" && m.Rejected == "" {
-			skip(mapping.SectionUsers, m.UserARN)
-			continue
+			s.Users[i] = mapping.UserMapping{UserARN: m.UserARN, Rejected: skip(mapping.SectionUsers, m.UserARN)}
 		}
-		users = append(users, m)
 	}
-	s.Users = users
-	groups := s.Groups[:0]
-	for _, m := range s.Groups {
+	for i, m := range s.Groups {
 		if m.UserID == "" && m.Rejected == "" {
-			skip(mapping.SectionGroups, m.GroupARN)
-			continue
+			s.Groups[i] = mapping.GroupMapping{GroupARN: m.GroupARN, Rejected: skip(mapping.SectionGroups, m.GroupARN)}
 		}
-		groups = append(groups, m)
 	}
-	s.Groups = groups
 }
