@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -29,26 +30,78 @@ const coreName = "iamgate-core"
 
 func main() {
 	args := os.Args[1:]
-	if len(args) > 0 && args[0] == "token" {
-		if code, served := serveCached(args[1:], os.Getenv, time.Now(), os.Stdout, os.Stderr); served {
+	if rest, ok := tokenArgs(args); ok {
+		if code, served := serveCached(rest, os.Getenv, time.Now(), os.Stdout, os.Stderr); served {
 			os.Exit(code)
 		}
 	}
 	os.Exit(execCore(args))
 }
 
-// serveCached answers "iamgate token ARGS" from the cache if it can. It
-// declines (served=false) whenever the core must decide: --help, --no-cache,
-// any parse or validation problem (the core reports it properly), or a miss.
-// The decision uses exactly the core's flag definitions and cache key.
-func serveCached(args []string, getenv func(string) string, now time.Time, stdout, stderr io.Writer) (code int, served bool) {
-	var o tokenflags.Options
+// tokenArgs reports whether args run "token", and returns them without that
+// word. It finds the command name as cobra does in the core: aws-iam-
+// authenticator's global flags (and any subcommand flag) may come first, as
+// in "-l json token -i c1". Cobra knows no flags at that point, so it takes
+// "-x" and "--name" (without "=") to be followed by a value; so does this.
+func tokenArgs(args []string) ([]string, bool) {
+	for i := 0; i < len(args); i++ {
+		s := args[i]
+		switch {
+		case s == "--":
+			return nil, false
+		case strings.HasPrefix(s, "--") && !strings.Contains(s, "="),
+			strings.HasPrefix(s, "-") && len(s) == 2 && s != "-=":
+			i++ // its value
+		case s == "" || strings.HasPrefix(s, "-"):
+		case s == "token":
+			return append(args[:i:i], args[i+1:]...), true
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// aiaGlobals are aws-iam-authenticator's global flags other than -i (a token
+// flag). The front serves a cache hit with -l text|json; with -c (the core
+// reads the file's clusterID), --feature-gates (the core checks the gate
+// names) or another -l value (the core warns) it defers to the core.
+type aiaGlobals struct {
+	config, logFormat, featureGates string
+}
+
+// newTokenFlagSet is the core's token flag set as the front parses it: the
+// shared token flags plus the global ones. A test compares it with the
+// core's: names, shorthands and which flags take a value must match.
+func newTokenFlagSet(o *tokenflags.Options, g *aiaGlobals) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("token", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	help := fs.BoolP("help", "h", false, "")
 	o.AddFlags(fs)
-	if fs.Parse(args) != nil || *help || o.NoCache || fs.NArg() > 0 {
+	fs.StringVarP(&g.config, "config", "c", "", "")
+	fs.StringVarP(&g.logFormat, "log-format", "l", "", "")
+	fs.StringVar(&g.featureGates, "feature-gates", "", "")
+	return fs
+}
+
+func (g *aiaGlobals) frontCanServe(fs *pflag.FlagSet) bool {
+	if fs.Changed("config") || fs.Changed("feature-gates") {
+		return false
+	}
+	return !fs.Changed("log-format") || g.logFormat == "text" || g.logFormat == "json"
+}
+
+// serveCached answers "iamgate token ARGS" (ARGS without "token") from the
+// cache if it can. It declines (served=false) whenever the core must decide:
+// --help, --no-cache, -c, --feature-gates, any parse or validation problem
+// (the core reports it properly), or a miss. The decision uses exactly the
+// core's flag definitions and cache key.
+func serveCached(args []string, getenv func(string) string, now time.Time, stdout, stderr io.Writer) (code int, served bool) {
+	var o tokenflags.Options
+	var g aiaGlobals
+	fs := newTokenFlagSet(&o, &g)
+	help := fs.BoolP("help", "h", false, "")
+	if fs.Parse(args) != nil || *help || o.NoCache || fs.NArg() > 0 || !g.frontCanServe(fs) {
 		return 0, false
 	}
 	o.ApplyEnv(getenv)

@@ -133,6 +133,19 @@ func TestTwoBinaries(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(home, ".kube", "cache", "iamgate")); err != nil {
 		t.Fatalf("default cache dir not created: %v", err)
 	}
+	// aws-iam-authenticator's global flags: -c goes through the core, which
+	// takes clusterID from the file (and hits the cache: same document).
+	cfg := filepath.Join(home, "aia-config.yaml")
+	if err := os.WriteFile(cfg, []byte("clusterID: c1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := run("-l", "json", "token", "-c", cfg, "--feature-gates=SSORoleMatch=true"); code != 0 || out != first {
+		t.Fatalf("token -c: exit %d stderr %q; same doc: %v", code, errs, out == first)
+	}
+	missing := filepath.Join(home, "no-such-config.yaml")
+	if code, _, errs := run("token", "-c", missing); code == 0 || !strings.Contains(errs, missing) {
+		t.Fatalf("token -c missing file: exit %d stderr %q", code, errs)
+	}
 	if err := os.Remove(filepath.Join(bin, "iamgate-core")); err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +153,11 @@ func TestTwoBinaries(t *testing.T) {
 	if code != 0 || second != first || errs != "" {
 		t.Fatalf("hit without the core: exit %d stderr %q; same doc: %v", code, errs, second == first)
 	}
-	code, out, errs := run("token", "-i", "c2")
+	code, out, errs := run("-l", "json", "token", "-i", "c1", "--token-only")
+	if code != 0 || !strings.HasPrefix(out, "k8s-aws-v1.") || !strings.Contains(first, strings.TrimSpace(out)) || errs != "" {
+		t.Fatalf("-l json ... --token-only without the core: exit %d stdout %q stderr %q", code, out, errs)
+	}
+	code, out, errs = run("token", "-i", "c2")
 	if code == 0 || out != "" || !strings.Contains(errs, "install both binaries") {
 		t.Fatalf("miss without the core: exit %d stdout %q stderr %q", code, out, errs)
 	}

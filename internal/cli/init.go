@@ -18,7 +18,7 @@ type initOptions struct {
 // NewInitCommand writes the webhook's CA, serving certificate and the
 // kubeconfig kube-apiserver needs.
 func NewInitCommand(deps Deps, streams Streams) *cobra.Command {
-	o := &initOptions{}
+	o := &initOptions{serverFlags: serverFlags{warn: streams.Err}}
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create the webhook's certificates and kube-apiserver's webhook kubeconfig",
@@ -41,6 +41,10 @@ certificate is within 30 days of expiry; keys are replaced only with --force.`,
 	}
 	o.addFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.force, "force", false, "replace existing keys and certificates")
+	// Shared with server; on init some only pass aws-iam-authenticator's
+	// command lines through.
+	cmd.Flags().Lookup("log-format").Usage = logFormatNoEffect + " (it prints what it wrote)"
+	cmd.Flags().Lookup("feature-gates").Usage = "aws-iam-authenticator feature `gates`, e.g. SSORoleMatch=true: checked; they change what the server does, not init"
 	return cmd
 }
 

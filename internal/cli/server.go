@@ -19,7 +19,7 @@ import (
 
 // NewServerCommand runs the TokenReview webhook kube-apiserver calls.
 func NewServerCommand(deps Deps, streams Streams) *cobra.Command {
-	o := &serverFlags{}
+	o := &serverFlags{warn: streams.Err}
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the authentication webhook for kube-apiserver",
@@ -30,7 +30,11 @@ Reads aws-iam-authenticator's config file (-c) and flags unchanged. Serves
 HTTPS POST /authenticate on --port (21362) and /healthz, /readyz, /metrics
 on --health-port (21363). Unless --kubeconfig-pregenerated, missing
 certificates and the webhook kubeconfig are created at start, as "iamgate init"
-does. Every decision is logged as one audit line; tokens are never logged.`,
+does. Every decision is logged as one audit line; tokens are never logged.
+
+The cluster id comes from -i, else $KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID,
+else clusterID in the -c file, as in aws-iam-authenticator. Its global flags
+(-c, -l, -i, --feature-gates) may come before "server" too.`,
 		Example: `  iamgate server -c /etc/iamgate/config.yaml
   iamgate server -i my-cluster --state-dir /var/iamgate --backend-mode MountedFile --log-format json`,
 		Args: cobra.NoArgs,

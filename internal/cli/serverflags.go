@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"slices"
 
@@ -30,17 +31,19 @@ type serverFlags struct {
 	hostname               string
 	port                   int
 	healthPort             int
-	featureGates           string
+	featureGates           gateFlag
 	ec2QPS                 int
 	ec2Burst               int
 	logFormat              string
 	stsRegions             []string
 	awsIAMConfig           string
+	// warn receives warnings (an unknown -l value); nil drops them.
+	warn io.Writer
 }
 
 func (f *serverFlags) addFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&f.configFile, "config", "c", "", "config file in aws-iam-authenticator's format")
-	fs.StringVarP(&f.clusterID, "cluster-id", "i", "", "cluster id tokens must be bound to (config: clusterID)")
+	fs.StringVarP(&f.configFile, "config", "c", "", "config `file` in aws-iam-authenticator's format; flags override its keys")
+	fs.StringVarP(&f.clusterID, "cluster-id", "i", "", "cluster `ID` tokens must be bound to (default $"+clusterIDEnv+", then clusterID in the -c file)")
 	fs.StringSliceVar(&f.backendMode, "backend-mode", nil, "mapping backends in order, first match wins (config: server.backendMode; default MountedFile)")
 	fs.StringVar(&f.partition, "partition", "", "AWS partition whose STS hosts are accepted (config: server.partition; default aws)")
 	fs.StringVar(&f.stateDir, "state-dir", "", "directory for ca.pem, cert.pem, key.pem (config: server.stateDir; default "+config.DefaultStateDir+")")
@@ -52,8 +55,8 @@ func (f *serverFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.hostname, "hostname", "", "host name kube-apiserver uses to reach the webhook; added to the certificate (config: server.hostname)")
 	fs.IntVar(&f.port, "port", 0, fmt.Sprintf("HTTPS port for /authenticate (config: server.port; default %d)", config.DefaultPort))
 	fs.IntVar(&f.healthPort, "health-port", 0, fmt.Sprintf("plain HTTP port for /healthz, /readyz, /metrics (config: server.healthPort; default %d)", config.DefaultHealthPort))
-	fs.StringVar(&f.featureGates, "feature-gates", "", "AIA feature gates, e.g. SSORoleMatch=true (all off by default)")
-	fs.StringVarP(&f.logFormat, "log-format", "l", "", "text or json (config: server.logFormat; default text)")
+	fs.Var(&f.featureGates, "feature-gates", "aws-iam-authenticator feature `gates`, e.g. SSORoleMatch=true (all off by default; repeatable)")
+	fs.StringVarP(&f.logFormat, "log-format", "l", "", "text or json; another value warns and logs text, as aws-iam-authenticator does (config: server.logFormat; default text)")
 	// AIA's spellings, camel case included, so its DaemonSet args parse unchanged.
 	fs.IntVar(&f.ec2QPS, "ec2-describeInstances-qps", 0, "EC2 DescribeInstances rate for {{EC2PrivateDNSName}} (config: server.ec2DescribeInstancesQps; default 15)")
 	fs.IntVar(&f.ec2Burst, "ec2-describeInstances-burst", 0, "EC2 DescribeInstances burst (config: server.ec2DescribeInstancesBurst; default 5)")
@@ -77,6 +80,11 @@ func (f *serverFlags) load(fs *pflag.FlagSet, getenv func(string) string) (*conf
 			apply()
 		}
 	}
+	// AIA (viper) takes the cluster id from the flag, then the variable,
+	// then the file.
+	if v := getenvOr(getenv, clusterIDEnv); v != "" {
+		c.ClusterID = v
+	}
 	set("cluster-id", func() { c.ClusterID = f.clusterID })
 	set("backend-mode", func() { s.BackendMode = f.backendMode })
 	set("partition", func() { s.Partition = f.partition })
@@ -89,29 +97,30 @@ func (f *serverFlags) load(fs *pflag.FlagSet, getenv func(string) string) (*conf
 	set("hostname", func() { s.Hostname = f.hostname })
 	set("port", func() { s.Port = f.port })
 	set("health-port", func() { s.HealthPort = f.healthPort })
-	set("log-format", func() { s.LogFormat = f.logFormat })
+	set("log-format", func() { s.LogFormat = checkLogFormat(f.logFormat, f.warn) })
 	set("ec2-describeInstances-qps", func() { s.EC2DescribeInstancesQPS = f.ec2QPS })
 	set("ec2-describeInstances-burst", func() { s.EC2DescribeInstancesBurst = f.ec2Burst })
 	set("sts-region", func() { s.STSRegions = append(s.STSRegions, f.stsRegions...) })
-	if f.featureGates != "" {
-		if err := c.SetFeatureGates(f.featureGates); err != nil {
-			return nil, err
-		}
+	if err := f.featureGates.apply(c); err != nil {
+		return nil, err
 	}
 	if f.awsIAMConfig != "" {
 		if err := applyAWSIamConfig(c, f.awsIAMConfig); err != nil {
 			return nil, err
 		}
 	}
-	if c.ClusterID == "" && getenv != nil {
-		// AIA binds clusterID to this variable too.
-		c.ClusterID = getenv(clusterIDEnv)
-	}
 	c.Default()
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+func getenvOr(getenv func(string) string, k string) string {
+	if getenv == nil {
+		return ""
+	}
+	return getenv(k)
 }
 
 // certNames are the names the serving certificate covers and the host the

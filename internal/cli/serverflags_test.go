@@ -182,10 +182,11 @@ func TestServerInvalidValuesReportedTogether(t *testing.T) {
 }
 
 func TestServerFeatureGates(t *testing.T) {
-	if _, err := loadServerFlags(t, "-i", "c", "--feature-gates", "NoSuchGate=true"); err == nil || !strings.Contains(err.Error(), "NoSuchGate") {
+	// Checked as the flag is parsed, as Kubernetes' feature-gate flag does.
+	if err := newServerFlagSet(&serverFlags{}).Parse([]string{"--feature-gates", "NoSuchGate=true"}); err == nil || !strings.Contains(err.Error(), "NoSuchGate") {
 		t.Fatalf("unknown gate: %v", err)
 	}
-	if _, err := loadServerFlags(t, "-i", "c", "--feature-gates", "SSORoleMatch=yes please"); err == nil {
+	if err := newServerFlagSet(&serverFlags{}).Parse([]string{"--feature-gates", "SSORoleMatch=yes please"}); err == nil {
 		t.Fatal("bad gate value accepted")
 	}
 	c, err := loadServerFlags(t, "-i", "c", "--feature-gates", "SSORoleMatch=true,ConfiguredInitDirectories=true")
@@ -194,6 +195,11 @@ func TestServerFeatureGates(t *testing.T) {
 	}
 	if !c.Gate("SSORoleMatch") || !c.Gate("ConfiguredInitDirectories") {
 		t.Errorf("gates = %v", c.FeatureGates)
+	}
+	// Repeating the flag adds gates; a later value wins for the same gate.
+	c, err = loadServerFlags(t, "-i", "c", "--feature-gates", "SSORoleMatch=true", "--feature-gates", "ConfigMap=true,SSORoleMatch=false")
+	if err != nil || c.Gate("SSORoleMatch") || !c.Gate("ConfigMap") {
+		t.Errorf("repeated flag: %v, gates = %v", err, c.FeatureGates)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iamgate/iamgate/internal/awscreds"
+	"github.com/iamgate/iamgate/internal/config"
 	"github.com/iamgate/iamgate/internal/execcred"
 	"github.com/iamgate/iamgate/internal/token"
 	"github.com/iamgate/iamgate/internal/tokencache"
@@ -40,6 +41,13 @@ Tokens are cached until a minute before they expire, and assumed-role
 credentials while more than 15 minutes remain, under
 ~/.kube/cache/iamgate (or $IAMGATE_CACHE_DIR). "iamgate cache clear" empties it.
 
+aws-iam-authenticator's command lines work unchanged, its global flags
+included, before or after "token": the cluster id comes from -i, else
+$KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID, else clusterID in the -c file;
+--role defaults to $DEFAULT_ROLE; -l and --feature-gates are accepted and
+change nothing here. "iamgate -l json token -i my-cluster" is the same as
+"iamgate token -i my-cluster".
+
 Use it from a kubeconfig:
 
   users:
@@ -59,19 +67,37 @@ Use it from a kubeconfig:
 // even loaded; this is the path for misses.
 func NewTokenCommand(deps Deps, streams Streams) *cobra.Command {
 	var o tokenflags.Options
+	var a aiaFlags
 	cmd := &cobra.Command{
 		Use:   "token -i CLUSTER_ID",
 		Short: "Print a token for kubectl (exec credential plugin)",
 		Long:  tokenLong,
 		Example: `  iamgate token -i my-cluster
   iamgate token -i my-cluster -r arn:aws:iam::111122223333:role/k8s-admin
-  iamgate token -i my-cluster --profile dev --region eu-west-1 --token-only`,
+  iamgate token -i my-cluster --profile dev --region eu-west-1 --token-only
+  iamgate token -c /etc/aws-iam-authenticator/config.yaml   # clusterID from the file`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runToken(cmd.Context(), deps, streams, o)
+			file, err := a.load(cmd.Flags(), streams.Err)
+			if err != nil {
+				return err
+			}
+			if err := a.featureGates.apply(file); err != nil {
+				return err
+			}
+			return runToken(cmd.Context(), deps, streams, o, file)
 		},
 	}
 	o.AddFlags(cmd.Flags())
+	if f := cmd.Flags().Lookup("role"); f != nil {
+		f.Usage += " (default $" + tokenflags.DefaultRoleEnv + ", as in aws-iam-authenticator)"
+	}
+	a.addFlags(cmd.Flags(), aiaHelp{
+		config: "aws-iam-authenticator config `file`: its clusterID is used when neither -i nor " +
+			clusterIDEnv + " is set (other keys are checked, not used)",
+		logFormat:    logFormatNoEffect,
+		featureGates: gatesNoEffect,
+	})
 	return cmd
 }
 
@@ -82,9 +108,12 @@ func tokenEnv(deps Deps) func(string) string {
 	return os.Getenv
 }
 
-func runToken(ctx context.Context, deps Deps, streams Streams, o tokenflags.Options) error {
+func runToken(ctx context.Context, deps Deps, streams Streams, o tokenflags.Options, file *config.Config) error {
 	getenv := tokenEnv(deps)
 	o.ApplyEnv(getenv)
+	if o.ClusterID == "" && file != nil {
+		o.ClusterID = file.ClusterID
+	}
 	if err := o.Validate(); err != nil {
 		return err
 	}

@@ -34,9 +34,13 @@ Examples:
   aws eks get-token --cluster-name prod | jq -r .status.token | iamgate verify -i prod -t - -o json
 
   # GovCloud, with a region the built-in table does not know yet:
-  iamgate verify -i prod -t - --partition aws-us-gov --sts-region us-gov-south-1`
+  iamgate verify -i prod -t - --partition aws-us-gov --sts-region us-gov-south-1
+
+  # aws-iam-authenticator's global flags work too; the cluster id from its config:
+  iamgate verify -c /etc/aws-iam-authenticator/config.yaml -t -`
 
 type verifyOptions struct {
+	aiaFlags
 	token      string
 	clusterID  string
 	output     string
@@ -77,17 +81,31 @@ func NewVerifyCommand(deps Deps, streams Streams) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.token, "token", "t", "", `token to verify ("-" reads it from stdin)`)
-	f.StringVarP(&o.clusterID, "cluster-id", "i", "", "cluster id the token must be bound to")
+	f.StringVarP(&o.clusterID, "cluster-id", "i", "", "cluster `ID` the token must be bound to (default $"+clusterIDEnv+", then clusterID in the -c file)")
 	f.StringVarP(&o.output, "output", "o", "", `output format: "json", or empty for text`)
 	f.StringVar(&o.partition, "partition", token.DefaultPartition, "AWS partition: "+strings.Join(token.Partitions(), ", "))
 	f.StringSliceVar(&o.stsRegions, "sts-region", nil, "also accept STS hosts in this region (repeatable)")
 	f.StringSliceVar(&o.stsHosts, "sts-host", nil, "also accept this exact STS host name, e.g. a VPC endpoint (repeatable)")
+	o.addFlags(f, aiaHelp{
+		config: "aws-iam-authenticator config `file`: its clusterID is used when neither -i nor " +
+			clusterIDEnv + " is set (other keys are checked, not used)",
+		logFormat:    logFormatNoEffect,
+		featureGates: gatesNoEffect,
+	})
 	return cmd
 }
 
 func runVerify(cmd *cobra.Command, o *verifyOptions, deps Deps, streams Streams) error {
-	if o.clusterID == "" {
-		return errors.New("cluster id not specified (-i)")
+	file, err := o.load(cmd.Flags(), streams.Err)
+	if err != nil {
+		return err
+	}
+	if err := o.featureGates.apply(file); err != nil {
+		return err
+	}
+	clusterID := clusterIDFrom(o.clusterID, deps.getenv, file)
+	if clusterID == "" {
+		return errors.New("cluster id not specified (-i, " + clusterIDEnv + " or clusterID in the -c file)")
 	}
 	if o.output != "" && o.output != "json" {
 		return fmt.Errorf("unsupported output format %q (only json)", o.output)
@@ -104,7 +122,7 @@ func runVerify(cmd *cobra.Command, o *verifyOptions, deps Deps, streams Streams)
 	if err != nil {
 		return err // *token.Error: reason and detail, never the token
 	}
-	id, err := sts.New(sts.Options{Transport: deps.STSTransport}).Verify(cmd.Context(), req, o.clusterID)
+	id, err := sts.New(sts.Options{Transport: deps.STSTransport}).Verify(cmd.Context(), req, clusterID)
 	if err != nil {
 		return fmt.Errorf("could not verify token: %w", err)
 	}

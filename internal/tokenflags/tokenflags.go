@@ -20,6 +20,10 @@ import (
 // -i is not given; kubeconfigs written for it keep working.
 const ClusterIDEnv = "KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID"
 
+// DefaultRoleEnv is the variable aws-iam-authenticator reads for --role when
+// the flag is not given (viper.BindEnv("role", "DEFAULT_ROLE")).
+const DefaultRoleEnv = "DEFAULT_ROLE"
+
 // Options holds the parsed token flags.
 type Options struct {
 	ClusterID          string
@@ -57,6 +61,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 func (o *Options) ApplyEnv(getenv func(string) string) {
 	if o.ClusterID == "" {
 		o.ClusterID = getenv(ClusterIDEnv)
+	}
+	if o.Role == "" {
+		o.Role = getenv(DefaultRoleEnv)
 	}
 }
 

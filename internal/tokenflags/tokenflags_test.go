@@ -41,6 +41,16 @@ func TestValidateAndEnv(t *testing.T) {
 	if o.ClusterID != "flag" {
 		t.Fatal("env overrode -i")
 	}
+	o = parse(t, "-i", "c")
+	o.ApplyEnv(func(k string) string { return map[string]string{DefaultRoleEnv: "arn:aws:iam::111122223333:role/env"}[k] })
+	if o.Role != "arn:aws:iam::111122223333:role/env" {
+		t.Fatalf("--role not taken from $%s: %+v", DefaultRoleEnv, o)
+	}
+	o = parse(t, "-i", "c", "-r", "arn:aws:iam::111122223333:role/flag")
+	o.ApplyEnv(func(string) string { return "arn:aws:iam::111122223333:role/env" })
+	if o.Role != "arn:aws:iam::111122223333:role/flag" {
+		t.Fatal("$DEFAULT_ROLE overrode -r")
+	}
 	if err := (&Options{}).Validate(); err == nil {
 		t.Fatal("empty cluster id accepted")
 	}
