@@ -42,7 +42,9 @@ func TestValidateAndEnv(t *testing.T) {
 		t.Fatal("env overrode -i")
 	}
 	o = parse(t, "-i", "c")
-	o.ApplyEnv(func(k string) string { return map[string]string{DefaultRoleEnv: "arn:aws:iam::111122223333:role/env"}[k] })
+	o.ApplyEnv(func(k string) string {
+		return map[string]string{DefaultRoleEnv: "arn:aws:iam::111122223333:role/env"}[k]
+	})
 	if o.Role != "arn:aws:iam::111122223333:role/env" {
 		t.Fatalf("--role not taken from $%s: %+v", DefaultRoleEnv, o)
 	}
