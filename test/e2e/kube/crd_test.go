@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The CRD scenarios: IAMIdentityMapping objects created, edited and deleted
@@ -32,6 +33,7 @@ func TestCRD(t *testing.T) {
 		{"EditChangesOutcome", testCRDEditChangesOutcome},
 		{"DeletedObjectIsUnauthorized", testCRDDeletedObjectIsUnauthorized},
 		{"InvalidObjectIsValidFalseAndGrantsNothing", testCRDInvalidObjectGrantsNothing},
+		{"InvalidNewerObjectDeniesOlderGrant", testCRDInvalidNewerObjectDenies},
 	} {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, c) })
 	}
@@ -108,6 +110,32 @@ func testCRDInvalidObjectGrantsNothing(t *testing.T, c *cluster) {
 	}
 	if !c.unauthorized(t, c.roleSession(t, "crd-typo", "tom")) {
 		t.Error("the invalid object's role got in")
+	}
+}
+
+// An admin narrows a role by creating a newer object for it and gets the
+// new one wrong: the role is locked out (fail closed) instead of keeping
+// the older, broader grant; fixing the new object lets the role in with it.
+func testCRDInvalidNewerObjectDenies(t *testing.T, c *cluster) {
+	const role = "arn:aws:iam::111122223333:role/crd-lead"
+	c.applyMapping(t, "lead-v1", role, "lead:{{SessionName}}", "system:masters")
+	if u := whoami(t, c.kubeconfigFor(t, c.roleSession(t, "crd-lead", "lee"), c.id)); u.Username != "lead:lee" {
+		t.Fatalf("whoami before the newer object = %q, want lead:lee", u.Username)
+	}
+	// creationTimestamp has one-second resolution; the newer object must be
+	// newer by it, not by name.
+	time.Sleep(1100 * time.Millisecond)
+	c.applyMapping(t, "a-lead-v2", role, "lead-ro:{{SesionName}}", "crd:readonly")
+	if got := c.mappingField(t, "lead-v1", `{.status.conditions[?(@.type=="Valid")].reason}`); got != "DuplicateARN" {
+		t.Errorf("older object's Valid reason = %q, want DuplicateARN", got)
+	}
+	if !c.unauthorized(t, c.roleSession(t, "crd-lead", "lee")) {
+		t.Fatal("the role kept its older system:masters grant while the newer object for it is invalid")
+	}
+	c.applyMapping(t, "a-lead-v2", role, "lead-ro:{{SessionName}}", "crd:readonly")
+	u := whoami(t, c.kubeconfigFor(t, c.roleSession(t, "crd-lead", "lee"), c.id))
+	if u.Username != "lead-ro:lee" || slices.Contains(u.Groups, "system:masters") {
+		t.Errorf("whoami after the fix = %q %v, want lead-ro:lee without system:masters", u.Username, u.Groups)
 	}
 }
 
