@@ -6,13 +6,22 @@
 // selector), so the backend needs nothing wider than get/list/watch on
 // resourceNames [aws-auth]: the apiserver treats a list or watch whose field
 // selector pins metadata.name as a request for that name.
+//
+// Informer events and what they do here:
+//   - add, or update to a new resourceVersion: load it (apply);
+//   - update to the resourceVersion last processed (a relist after a watch
+//     ended or expired, or a resync): ignored, nothing is re-parsed;
+//   - delete, including the DeletedFinalStateUnknown tombstone a relist
+//     emits when the object is gone: mappings removed, last-good forgotten;
+//   - update to an object with another UID (deleted and re-created while
+//     the watch was down, so no delete was seen): last-good belonged to the
+//     deleted object and is never kept for the new one.
 package configmap
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -20,11 +29,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -101,6 +106,7 @@ type Backend struct {
 	mu      sync.Mutex // serializes loads and guards the fields below
 	lastRV  string     // resourceVersion last processed, applied or not
 	goodRV  string     // resourceVersion cur came from; "" for none
+	goodUID types.UID  // UID of the object cur came from; "" for none
 	seen    observation
 	changed chan struct{} // closed and replaced after each processed event
 }
@@ -148,18 +154,7 @@ func New(client kubernetes.Interface, opts Options) (*Backend, error) {
 		b.recorder = b.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "iamgate", Host: host})
 	}
 
-	sel := fields.OneTermEqualSelector("metadata.name", b.name).String()
-	cms := client.CoreV1().ConfigMaps(b.ns)
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = sel
-			return cms.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = sel
-			return cms.Watch(ctx, o)
-		},
-	}
+	lw := listWatch(client.CoreV1().ConfigMaps(b.ns), b.name)
 	b.informer = cache.NewSharedIndexInformerWithOptions(lw, &corev1.ConfigMap{},
 		cache.SharedIndexInformerOptions{ObjectDescription: "configmap " + b.ns + "/" + b.name})
 	if err := b.informer.SetWatchErrorHandlerWithContext(b.watchError); err != nil {
@@ -230,27 +225,10 @@ func (b *Backend) markSyncedWhenListed(ctx context.Context) {
 	defer b.mu.Unlock()
 	if b.cur.Load() == nil {
 		b.log.Warn("ConfigMap not found; no mappings from this backend until it is created")
-		b.setTable(b.emptyTable(), "", 0)
+		b.setTable(b.emptyTable(), nil, 0)
 		b.metrics.LastSuccess.Set(1)
 		b.notify(observation{})
 	}
-}
-
-// watchError reports a failed list or watch. The informer retries with
-// backoff and the current mappings stay in effect. A watch that merely ended
-// or expired (and is resumed or relisted) is routine and not counted.
-func (b *Backend) watchError(_ context.Context, _ *cache.Reflector, err error) {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
-		b.log.Debug("ConfigMap watch ended; resuming", "err", err)
-		return
-	}
-	b.metrics.LoadErrors.Inc()
-	msg := "listing or watching the ConfigMap failed; retrying, current mappings stay in effect"
-	if apierrors.IsForbidden(err) {
-		msg += " (RBAC must allow get, list, watch on configmaps with resourceNames [" + b.name + "])"
-	}
-	b.log.Error(msg, "err", err)
 }
 
 func (b *Backend) onAdd(obj any) {
@@ -280,15 +258,22 @@ func (b *Backend) apply(cm *corev1.ConfigMap) {
 		log.Warn("skipped invalid mapping entry; the others apply", "problem", p.Error())
 	}
 
+	if b.goodRV != "" && b.goodUID != cm.UID {
+		// The object cur came from was deleted and this one created while
+		// the watch was down: its mappings go, as a seen delete would do
+		// (replaced below by cm's, or by none if cm's are refused).
+		log.Warn("ConfigMap was deleted and re-created; the deleted one's mappings are removed", "previousResourceVersion", b.goodRV)
+		b.goodRV, b.goodUID = "", ""
+	}
 	if l.err != nil {
 		b.metrics.LoadErrors.Inc()
 		b.metrics.LastSuccess.Set(0)
 		kept := "the mappings of resourceVersion " + b.goodRV + " stay in effect"
 		if b.goodRV == "" {
-			// Nothing good seen since this process started (last-good is
-			// never persisted): fail closed with no mappings.
+			// Nothing good seen from this object since this process started
+			// (last-good is never persisted): fail closed with no mappings.
 			kept = "no mappings from this ConfigMap are in effect"
-			b.setTable(b.emptyTable(), "", 0)
+			b.setTable(b.emptyTable(), nil, 0)
 		}
 		problems := splitJoined(l.err)
 		for _, p := range problems {
@@ -300,7 +285,7 @@ func (b *Backend) apply(cm *corev1.ConfigMap) {
 		return
 	}
 
-	b.setTable(l.table, cm.ResourceVersion, len(l.skipped))
+	b.setTable(l.table, cm, len(l.skipped))
 	b.metrics.LastSuccess.Set(1)
 	roles, users, accounts := l.table.Counts()
 	log.Info("loaded mappings", "roles", roles, "users", users, "groups", l.table.GroupCount(),
@@ -318,8 +303,13 @@ func (b *Backend) apply(cm *corev1.ConfigMap) {
 	b.notify(observation{rv: cm.ResourceVersion})
 }
 
+// onDelete handles a delete, or the tombstone a relist emits for an object
+// it no longer finds (its Obj may be nil: the key is checked instead).
 func (b *Backend) onDelete(obj any) {
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		if d.Key != b.ns+"/"+b.name {
+			return // the field selector makes this unreachable
+		}
 		obj = d.Obj
 	}
 	if cm, ok := obj.(*corev1.ConfigMap); ok && (cm.Namespace != b.ns || cm.Name != b.name) {
@@ -328,17 +318,20 @@ func (b *Backend) onDelete(obj any) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.lastRV = ""
-	b.setTable(b.emptyTable(), "", 0)
+	b.setTable(b.emptyTable(), nil, 0)
 	b.metrics.LastSuccess.Set(1)
 	b.log.Warn("ConfigMap deleted; its mappings are removed")
 	b.notify(observation{deleted: true})
 }
 
-// setTable swaps t, built from resourceVersion rv with skipped entries left
-// out, in and updates the entry gauges. Called with b.mu held.
-func (b *Backend) setTable(t *mapping.Table, rv string, skipped int) {
+// setTable swaps t, built from the object from (nil for none) with skipped
+// entries left out, in and updates the entry gauges. Called with b.mu held.
+func (b *Backend) setTable(t *mapping.Table, from *corev1.ConfigMap, skipped int) {
 	b.cur.Store(t)
-	b.goodRV = rv
+	b.goodRV, b.goodUID = "", ""
+	if from != nil {
+		b.goodRV, b.goodUID = from.ResourceVersion, from.UID
+	}
 	b.metrics.Invalid.Set(float64(skipped))
 	b.metrics.SetEntries(t)
 }

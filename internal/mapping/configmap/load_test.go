@@ -156,7 +156,14 @@ func TestRunOnceAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ctx) }()
-	time.Sleep(50 * time.Millisecond)
+	// The second call must come after the first has started: were it first
+	// (a slow scheduler), it would run until cancel and the test would hang.
+	for deadline := time.Now().Add(10 * time.Second); !b.started.Load(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatal("Run did not start within 10s")
+		}
+	}
 	if err := b.Run(ctx); err == nil {
 		t.Error("second Run succeeded")
 	}

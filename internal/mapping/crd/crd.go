@@ -137,7 +137,7 @@ func New(client dynamic.Interface, opts Options) (*Backend, error) {
 	if resync == 0 {
 		resync = 10 * time.Minute
 	}
-	b.informer = dynamicinformer.NewFilteredDynamicInformer(client, GVR, metav1.NamespaceAll, resync, cache.Indexers{}, nil).Informer()
+	b.informer = dynamicinformer.NewFilteredDynamicInformer(client, GVR, metav1.NamespaceAll, resync, cache.Indexers{}, consistentFirstList).Informer()
 	b.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, 5*time.Minute),
 		workqueue.TypedRateLimitingQueueConfig[string]{Name: "iamgate-iamidentitymappings"})
@@ -152,6 +152,17 @@ func New(client dynamic.Interface, opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("crd backend: %w", err)
 	}
 	return b, nil
+}
+
+// consistentFirstList turns the reflector's first list, at resourceVersion
+// "0" (whatever the apiserver's watch cache holds, which may lag writes it
+// has acknowledged), into a consistent read, so a server started right
+// after an edit does not serve the objects as they were before it. Later
+// lists and watches carry a resourceVersion already seen and are kept.
+func consistentFirstList(o *metav1.ListOptions) {
+	if o.ResourceVersion == "0" {
+		o.ResourceVersion = ""
+	}
 }
 
 // Name returns the backendMode name.

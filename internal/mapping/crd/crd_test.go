@@ -63,6 +63,7 @@ func TestCRD(t *testing.T) {
 		installCRD(t, env)
 		eventually(t, "sync after the CRD is installed", b.HasSynced)
 	})
+	t.Run("FirstListIsConsistentRead", func(t *testing.T) { testFirstListConsistent(t, env) })
 	t.Run("Conformance", func(t *testing.T) { testConformance(t, dyn) })
 	t.Run("InvalidObjects", func(t *testing.T) { testInvalidObjects(t, dyn) })
 	t.Run("AIAObjects", func(t *testing.T) { testAIAObjects(t, dyn, env.Kubeconfig) })
