@@ -22,19 +22,27 @@ type resolvers struct {
 }
 
 // newResolvers builds the IAM-group and EC2 lookups from the server's own
-// AWS credential chain. Without a region the EC2 lookup is left out and every
-// {{EC2PrivateDNSName}} review is denied (fail closed), with a warning now.
+// AWS credential chain and the roles it assumes for other accounts. Without
+// a region the EC2 lookup is left out and every {{EC2PrivateDNSName}} review
+// is denied (fail closed), with a warning now; IAM-group roles without a
+// region are an error.
 func newResolvers(ctx context.Context, c *config.Config, log *slog.Logger, reg prometheus.Registerer) (*resolvers, error) {
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("aws config for IAM/EC2 lookups: %w", err)
 	}
 	g := c.Server.IAMGroups
-	out := &resolvers{groups: iamgroups.NewFromConfig(cfg, iamgroups.Options{
+	groups, err := iamgroups.NewFromConfig(cfg, iamgroups.ClientConfig{
+		AccountRoleARNs: g.RoleARNs, ExternalID: g.ExternalID,
+	}, iamgroups.Options{
 		AccountID: g.AccountID, CacheTTL: g.CacheTTL, NegativeCacheTTL: g.NegativeCacheTTL,
 		MaxEntries: g.CacheSize, QPS: g.QPS, Burst: g.Burst, Timeout: g.Timeout,
 		Metrics: iamgroups.NewMetrics(reg), Logger: log,
-	})}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("iam groups lookup: %w", err)
+	}
+	out := &resolvers{groups: groups}
 	e := c.Server.EC2
 	if e.Region == "" && cfg.Region == "" {
 		log.Warn("no region for EC2 lookups (server.ec2DescribeInstancesRegion or AWS_REGION): {{EC2PrivateDNSName}} mappings will deny")

@@ -2,10 +2,11 @@ package config
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	yaml "sigs.k8s.io/yaml/goyaml.v3"
+
+	"github.com/iamgate/iamgate/internal/awslookup/assume"
 )
 
 // EC2Lookup configures the {{EC2PrivateDNSName}} lookup. Zero values mean
@@ -31,6 +32,8 @@ type IAMGroupsLookup struct {
 	Burst            int
 	Timeout          time.Duration
 	AccountID        string
+	RoleARNs         map[string]string // account id → role in that account
+	ExternalID       string
 }
 
 // setLookupKey handles the server.ec2*/iamGroups* keys iamgate adds to
@@ -70,19 +73,23 @@ func (c *Config) setLookupKey(key string, v *yaml.Node) (bool, error) {
 		return true, duration(v, &g.Timeout)
 	case "iamgroupsaccountid":
 		return true, str(v, &g.AccountID)
+	case "iamgroupsrolearns":
+		return true, stringMap(v, &g.RoleARNs)
+	case "iamgroupsexternalid":
+		return true, str(v, &g.ExternalID)
 	}
 	return false, nil
 }
 
 func (c *Config) validateLookups(add func(string, ...any)) {
 	e, g := &c.Server.EC2, &c.Server.IAMGroups
-	for acct, role := range e.RoleARNs {
-		if !isAccountID(acct) {
-			add("server.ec2DescribeInstancesRoleARNs: %q is not a 12-digit account id", acct)
-		}
-		if !strings.HasPrefix(role, "arn:") {
-			add("server.ec2DescribeInstancesRoleARNs[%s]: %q is not a role ARN", acct, role)
-		}
+	// Each role must be a role ARN in the account it is listed for: the
+	// lookups ask the account whose credentials call them.
+	for _, err := range assume.CheckAccountRoles(e.RoleARNs) {
+		add("server.ec2DescribeInstancesRoleARNs%w", err)
+	}
+	for _, err := range assume.CheckAccountRoles(g.RoleARNs) {
+		add("server.iamGroupsRoleARNs%w", err)
 	}
 	if e.BatchSize < 0 || e.BatchSize > 200 {
 		add("server.ec2DescribeInstancesBatchSize: %d is outside 0..200", e.BatchSize)

@@ -8,11 +8,10 @@ import (
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/iamgate/iamgate/internal/arn"
+	"github.com/iamgate/iamgate/internal/awslookup/assume"
 )
 
 // DefaultRoleSessionName names the sessions of assumed EC2 lookup roles, so
@@ -54,17 +53,12 @@ func NewClientFunc(cfg aws.Config, cc ClientConfig) (ClientFunc, error) {
 		return nil, fmt.Errorf("ec2dns: %w: no region (set the EC2 lookup region or the server's region)", ErrBadClientConfig)
 	}
 	if cc.RoleARN != "" {
-		if err := checkRole(cc.RoleARN, ""); err != nil {
-			return nil, err
+		if err := assume.CheckRole("", cc.RoleARN); err != nil {
+			return nil, fmt.Errorf("ec2dns: %w: %w", ErrBadClientConfig, err)
 		}
 	}
-	for acct, role := range cc.AccountRoleARNs {
-		if !accountIDRe.MatchString(acct) {
-			return nil, fmt.Errorf("ec2dns: %w: account id %q is not 12 digits", ErrBadClientConfig, acct)
-		}
-		if err := checkRole(role, acct); err != nil {
-			return nil, err
-		}
+	if errs := assume.CheckAccountRoles(cc.AccountRoleARNs); len(errs) > 0 {
+		return nil, fmt.Errorf("ec2dns: %w: %w", ErrBadClientConfig, errors.Join(errs...))
 	}
 	session := cc.RoleSessionName
 	if session == "" {
@@ -82,12 +76,7 @@ func NewClientFunc(cfg aws.Config, cc ClientConfig) (ClientFunc, error) {
 			continue
 		}
 		c := cfg.Copy()
-		c.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, role, func(o *stscreds.AssumeRoleOptions) {
-			o.RoleSessionName = session
-			if cc.ExternalID != "" {
-				o.ExternalID = aws.String(cc.ExternalID)
-			}
-		}))
+		c.Credentials = assume.Credentials(stsClient, role, assume.Options{SessionName: session, ExternalID: cc.ExternalID})
 		byRole[role] = ec2.NewFromConfig(c, inRegion)
 	}
 	own := ec2.NewFromConfig(cfg, inRegion)
@@ -111,19 +100,4 @@ func NewFromConfig(cfg aws.Config, cc ClientConfig, o Options) (*Resolver, error
 		return nil, err
 	}
 	return New(f, o), nil
-}
-
-// checkRole accepts an IAM role ARN, in account acct when acct is set.
-func checkRole(role, acct string) error {
-	a, err := arn.Parse(role)
-	if err != nil {
-		return fmt.Errorf("ec2dns: %w: role %q: %w", ErrBadClientConfig, role, err)
-	}
-	if a.Type != arn.TypeRole {
-		return fmt.Errorf("ec2dns: %w: %q is not a role ARN", ErrBadClientConfig, role)
-	}
-	if acct != "" && a.AccountID != acct {
-		return fmt.Errorf("ec2dns: %w: role %q is listed for account %s but is in account %s", ErrBadClientConfig, role, acct, a.AccountID)
-	}
-	return nil
 }

@@ -8,6 +8,12 @@
 // for a TTL, bounded in number, shared between concurrent lookups of one
 // user, and IAM calls are rate limited, so a burst of reviews cannot push the
 // account over IAM's API limits.
+//
+// IAM answers for the account whose credentials call it. Users of accounts
+// listed with a role of their own (NewWithAccounts, NewFromConfig with
+// ClientConfig.AccountRoleARNs) are looked up with that account's client;
+// every other user with the server's own client. Each client has its own
+// rate limiter, because IAM's API limits are per account.
 package iamgroups
 
 import (
@@ -46,8 +52,8 @@ const maxPages = 10
 var (
 	// ErrNotIAMUser: the ARN is not an IAM user ARN (groups only hold users).
 	ErrNotIAMUser = errors.New("not an IAM user ARN")
-	// ErrOtherAccount: the user belongs to an account this resolver's IAM
-	// client does not serve (Options.AccountID).
+	// ErrOtherAccount: the user belongs to an account this resolver does
+	// not serve (Options.AccountID, and no client of its own).
 	ErrOtherAccount = errors.New("user is in an account the IAM lookup does not serve")
 	// ErrRateLimited: the local rate limit would not allow an IAM call
 	// before the lookup's deadline.
@@ -64,11 +70,12 @@ type IAMAPI interface {
 
 // Options tune the resolver. Zero values take the defaults above.
 type Options struct {
-	// AccountID is the account the IAM client's credentials are in. When
-	// set, users of other accounts are refused (ErrOtherAccount) without an
-	// IAM call. Either way, group ARNs IAM returns must be in the user's
-	// account and partition, so a same-named user in the served account can
-	// never lend its groups to a user of another account.
+	// AccountID is the account the server's own IAM client's credentials
+	// are in. When set, users of other accounts that have no client of
+	// their own are refused (ErrOtherAccount) without an IAM call. Either
+	// way, group ARNs IAM returns must be in the user's account and
+	// partition, so a same-named user in the account called can never lend
+	// its groups to a user of another account.
 	AccountID string
 	// CacheTTL is how long a non-empty answer is reused; < 0 disables.
 	CacheTTL time.Duration
@@ -77,7 +84,9 @@ type Options struct {
 	// MaxEntries bounds the cache (least recently used go first); < 0
 	// disables caching.
 	MaxEntries int
-	// QPS and Burst limit IAM calls (each page is a call).
+	// QPS and Burst limit IAM calls (each page is a call), per client:
+	// the server's own client and each account's client have a limiter of
+	// their own, since IAM's limits are per account.
 	QPS   float64
 	Burst int
 	// Timeout bounds one lookup, including the wait for the rate limiter.
@@ -92,11 +101,11 @@ type Options struct {
 
 // Resolver implements mapping.GroupResolver.
 type Resolver struct {
-	client    IAMAPI
+	own       *target
+	accounts  map[string]*target // account id → the client acting in it
 	accountID string
 	ttl, nttl time.Duration
 	timeout   time.Duration
-	limiter   *rate.Limiter
 	cache     *ttlcache.Cache[[]string]
 	flight    singleflight.Group
 	metrics   *Metrics
@@ -105,31 +114,57 @@ type Resolver struct {
 	hookWait func() // tests: called when a caller starts waiting for a shared call
 }
 
-// New returns a resolver that calls IAM through client.
+// target is one IAM client and the rate limiter of the account it calls.
+type target struct {
+	client  IAMAPI
+	limiter *rate.Limiter
+	role    bool // credentials from an assumed role, not the server's own
+}
+
+// New returns a resolver that calls IAM through client (the server's own
+// credentials) for every user.
 func New(client IAMAPI, o Options) *Resolver {
+	return NewWithAccounts(client, nil, o)
+}
+
+// NewWithAccounts returns a resolver that looks up users of each account in
+// accounts (account id → a client whose credentials act in that account)
+// through that client, and every other user through own. A client listed
+// for the wrong account fails closed: the group ARNs it returns are not in
+// the user's account (ErrBadAnswer).
+func NewWithAccounts(own IAMAPI, accounts map[string]IAMAPI, o Options) *Resolver {
 	o = withDefaults(o)
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Resolver{
-		client:    client,
+	limiter := func() *rate.Limiter { return rate.NewLimiter(rate.Limit(o.QPS), o.Burst) }
+	r := &Resolver{
+		own:       &target{client: own, limiter: limiter()},
+		accounts:  make(map[string]*target, len(accounts)),
 		accountID: o.AccountID,
 		ttl:       o.CacheTTL,
 		nttl:      o.NegativeCacheTTL,
 		timeout:   o.Timeout,
-		limiter:   rate.NewLimiter(rate.Limit(o.QPS), o.Burst),
 		cache:     ttlcache.New[[]string](o.MaxEntries, o.Now),
 		metrics:   o.Metrics,
 		log:       log,
 	}
+	for acct, c := range accounts {
+		r.accounts[acct] = &target{client: c, limiter: limiter(), role: true}
+	}
+	return r
 }
 
-// NewFromConfig returns a resolver with one IAM client built from cfg, the
-// server's own credentials (default chain). IAM is global: the region in cfg
-// only picks the partition's endpoint.
-func NewFromConfig(cfg aws.Config, o Options) *Resolver {
-	return New(iam.NewFromConfig(cfg), o)
+// targetFor picks the client for a user of account acct; nil: refused.
+func (r *Resolver) targetFor(acct string) *target {
+	if t, ok := r.accounts[acct]; ok {
+		return t
+	}
+	if r.accountID != "" && acct != r.accountID {
+		return nil
+	}
+	return r.own
 }
 
 func withDefaults(o Options) Options {
@@ -168,16 +203,17 @@ func (r *Resolver) GroupsForUser(ctx context.Context, userARN string) ([]string,
 		r.metrics.count(ResultRejected)
 		return nil, fmt.Errorf("iamgroups: %w: %s is a %s", ErrNotIAMUser, userARN, u.Type)
 	}
-	if r.accountID != "" && u.AccountID != r.accountID {
+	t := r.targetFor(u.AccountID)
+	if t == nil {
 		r.metrics.count(ResultRejected)
-		return nil, fmt.Errorf("iamgroups: %w: %s (served: %s)", ErrOtherAccount, userARN, r.accountID)
+		return nil, fmt.Errorf("iamgroups: %w: %s (served: %s and the accounts with a role)", ErrOtherAccount, userARN, r.accountID)
 	}
 	key := u.Partition + ":" + u.AccountID + ":" + u.Name
 	if groups, ok := r.cache.Get(key); ok {
 		r.metrics.count(ResultCacheHit)
 		return slices.Clone(groups), nil
 	}
-	ch := r.flight.DoChan(key, func() (any, error) { return r.fetch(ctx, u, key) })
+	ch := r.flight.DoChan(key, func() (any, error) { return r.fetch(ctx, t, u, key) })
 	if r.hookWait != nil {
 		r.hookWait()
 	}
@@ -206,16 +242,16 @@ func (r *Resolver) GroupsForUser(ctx context.Context, userARN string) ([]string,
 
 // fetch runs one shared lookup. Its context keeps the first caller's values
 // but not its cancellation: other callers may still be waiting on it.
-func (r *Resolver) fetch(parent context.Context, u arn.ARN, key string) ([]string, error) {
+func (r *Resolver) fetch(parent context.Context, t *target, u arn.ARN, key string) ([]string, error) {
 	if groups, ok := r.cache.Get(key); ok { // filled while this call was being set up
 		return groups, nil
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), r.timeout)
 	defer cancel()
-	groups, err := r.list(ctx, u)
+	groups, err := r.list(ctx, t, u)
 	if err != nil {
 		r.log.Warn("iam group lookup failed; group mappings not granted",
-			"user", u.Partition+":"+u.AccountID+":user/"+u.Name, "err", err)
+			"user", u.Partition+":"+u.AccountID+":user/"+u.Name, "assumed_role", t.role, "err", err)
 		return nil, err
 	}
 	if len(groups) == 0 {
@@ -226,17 +262,17 @@ func (r *Resolver) fetch(parent context.Context, u arn.ARN, key string) ([]strin
 	return groups, nil
 }
 
-func (r *Resolver) list(ctx context.Context, u arn.ARN) ([]string, error) {
+func (r *Resolver) list(ctx context.Context, t *target, u arn.ARN) ([]string, error) {
 	in := &iam.ListGroupsForUserInput{UserName: aws.String(u.Name), MaxItems: aws.Int32(100)}
 	groups := []string{}
 	for page := 0; ; page++ {
 		if page == maxPages {
 			return nil, fmt.Errorf("iamgroups: %w: more than %d pages for user %s", ErrBadAnswer, maxPages, u.Name)
 		}
-		if err := r.limiter.Wait(ctx); err != nil {
+		if err := t.limiter.Wait(ctx); err != nil {
 			return nil, fmt.Errorf("iamgroups: %w: %w", ErrRateLimited, err)
 		}
-		out, err := r.client.ListGroupsForUser(ctx, in)
+		out, err := t.client.ListGroupsForUser(ctx, in)
 		if err != nil {
 			var nse *types.NoSuchEntityException
 			if errors.As(err, &nse) && page == 0 {

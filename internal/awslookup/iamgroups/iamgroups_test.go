@@ -76,7 +76,7 @@ func (w *world) resolver(o Options) (*Resolver, *moto.Counter, *Metrics) {
 	c := &moto.Counter{}
 	m := NewMetrics(prometheus.NewRegistry())
 	o.Metrics = m
-	return NewFromConfig(moto.Config(w.url, c), o), c, m
+	return fromConfig(w.t, moto.Config(w.url, c), ClientConfig{}, o), c, m
 }
 
 func count(m *Metrics, result string) float64 {
@@ -153,7 +153,7 @@ func TestNotMemberAndUnknownUserAreEmpty(t *testing.T) {
 func TestIAMDownIsErrorCountedNotCached(t *testing.T) {
 	c := &moto.Counter{}
 	m := NewMetrics(prometheus.NewRegistry())
-	r := NewFromConfig(moto.Config(moto.ClosedURL(t), c), Options{Metrics: m})
+	r := fromConfig(t, moto.Config(moto.ClosedURL(t), c), ClientConfig{}, Options{Metrics: m})
 	for i := range 2 {
 		got, err := r.GroupsForUser(context.Background(), "arn:aws:iam::"+acct+":user/alice")
 		if err == nil || got != nil {
