@@ -175,11 +175,13 @@ func TestServerClusterIDEnvBeatsConfig(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
 		want string
+		warn bool // the variable silently replacing the file's id is warned about
 	}{
-		{[]string{"-c", cfg}, "from-env"},
-		{[]string{"-c", cfg, "-i", "from-flag"}, "from-flag"},
+		{[]string{"-c", cfg}, "from-env", true},
+		{[]string{"-c", cfg, "-i", "from-flag"}, "from-flag", false},
 	} {
-		f := &serverFlags{}
+		var warn bytes.Buffer
+		f := &serverFlags{warn: &warn}
 		fs := newServerFlagSet(f)
 		if err := fs.Parse(tc.args); err != nil {
 			t.Fatal(err)
@@ -187,6 +189,10 @@ func TestServerClusterIDEnvBeatsConfig(t *testing.T) {
 		c, err := f.load(fs, env)
 		if err != nil || c.ClusterID != tc.want {
 			t.Errorf("%v: %v, cluster id %q, want %q", tc.args, err, c.ClusterID, tc.want)
+		}
+		got := warn.String()
+		if tc.warn != (strings.Contains(got, `"from-env"`) && strings.Contains(got, `"from-file"`) && strings.Contains(got, cfg)) {
+			t.Errorf("%v: warning %q, want one naming both ids and the file: %v", tc.args, got, tc.warn)
 		}
 	}
 }

@@ -83,6 +83,13 @@ func (f *serverFlags) load(fs *pflag.FlagSet, getenv func(string) string) (*conf
 	// AIA (viper) takes the cluster id from the flag, then the variable,
 	// then the file.
 	if v := getenvOr(getenv, clusterIDEnv); v != "" {
+		// A client-side variable a server may inherit by accident from a
+		// shell or CI job: overriding the file silently would make the
+		// server accept tokens made for another cluster.
+		if c.ClusterID != "" && c.ClusterID != v && !fs.Changed("cluster-id") && f.warn != nil {
+			fmt.Fprintf(f.warn, "warning: cluster id %q from $%s overrides clusterID %q in %s (as in aws-iam-authenticator); unset the variable or pass -i to choose\n",
+				v, clusterIDEnv, c.ClusterID, f.configFile)
+		}
 		c.ClusterID = v
 	}
 	set("cluster-id", func() { c.ClusterID = f.clusterID })
