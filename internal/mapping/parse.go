@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	yaml "sigs.k8s.io/yaml/goyaml.v3"
 
@@ -29,7 +28,7 @@ const (
 func ParseAccounts(n *yaml.Node) ([]string, []Problem) {
 	var out []string
 	seen := map[string]bool{}
-	probs := eachEntry(SectionAccounts, n, func(i int, e *yaml.Node) *Problem {
+	probs := eachEntry(SectionAccounts, n, nil, func(i int, e *yaml.Node) *Problem {
 		if e.Kind != yaml.ScalarNode {
 			return entryProblem(SectionAccounts, i, e.Line, errors.New("must be a 12-digit account ID"))
 		}
@@ -98,8 +97,11 @@ func decodeYAML(section string, data []byte) (*yaml.Node, *Problem) {
 }
 
 // eachEntry walks a sequence node, calling fn for every (alias-resolved)
-// element and collecting the problems it reports.
-func eachEntry(section string, n *yaml.Node, fn func(i int, e *yaml.Node) *Problem) []Problem {
+// element and collecting the problems it reports. Once x (nil for sections
+// without merge keys) has spent its budget, the walk stops and the whole
+// section is refused with one fatal problem: the caller must then drop
+// what fn collected.
+func eachEntry(section string, n *yaml.Node, x *expander, fn func(i int, e *yaml.Node) *Problem) []Problem {
 	n = resolve(n)
 	if n != nil && n.Kind == yaml.DocumentNode {
 		if len(n.Content) == 0 {
@@ -124,58 +126,60 @@ func eachEntry(section string, n *yaml.Node, fn func(i int, e *yaml.Node) *Probl
 		if p := fn(i, e); p != nil {
 			probs = append(probs, *p)
 		}
+		if x != nil && x.exceeded {
+			return []Problem{{Section: section, Index: -1, Line: e.Line, Fatal: true,
+				Err: fmt.Errorf("entry %d: %w", i, x.errTooFar())}}
+		}
 	}
 	return probs
 }
 
-// readEntry reads one mapRoles/mapUsers/mapGroups mapping. Any unknown or
-// repeated key or wrongly typed value rejects the whole entry: guessing what
-// a malformed entry meant could grant access nobody intended. allowSSO
-// admits an "sso" block instead of arnKey (mapRoles only).
-func readEntry(section string, i int, e *yaml.Node, arnKey string, allowSSO bool) (entryFields, *Problem) {
+// readEntry reads one mapRoles/mapUsers/mapGroups mapping, merge keys
+// applied (x.fields). Any unknown or repeated key or wrongly typed value
+// rejects the whole entry: guessing what a malformed entry meant could grant
+// access nobody intended. allowSSO admits an "sso" block instead of arnKey
+// (mapRoles only).
+func readEntry(section string, i int, e *yaml.Node, arnKey string, allowSSO bool, x *expander) (entryFields, *Problem) {
 	f := entryFields{line: e.Line}
 	if e.Kind != yaml.MappingNode {
 		return f, entryProblem(section, i, e.Line, fmt.Errorf("entry must be a mapping, got %s", kindName(e)))
 	}
+	fs, line, err := x.fields(e)
+	if err != nil {
+		return f, entryProblem(section, i, line, err)
+	}
 	seen := map[string]bool{}
-	for j := 0; j+1 < len(e.Content); j += 2 {
-		k, v := resolve(e.Content[j]), resolve(e.Content[j+1])
-		if k == nil || v == nil || k.Kind != yaml.ScalarNode {
-			return f, entryProblem(section, i, e.Line, errors.New("field names must be strings"))
-		}
-		name := strings.ToLower(k.Value)
+	for _, fl := range fs {
+		k, v, name := fl.key, fl.val, fl.name
 		switch name {
 		case arnKey, keyUsername, keyGroups, keyUserID:
 		case keySSO:
 			if !allowSSO {
-				return f, entryProblem(section, i, k.Line, fmt.Errorf("%q is only allowed in %s", k.Value, SectionRoles))
+				return f, entryProblem(section, i, k.Line, fl.wrap(fmt.Errorf("%q is only allowed in %s", k.Value, SectionRoles)))
 			}
 		default:
-			return f, entryProblem(section, i, k.Line, fmt.Errorf("unknown field %q", k.Value))
-		}
-		if seen[name] {
-			return f, entryProblem(section, i, k.Line, fmt.Errorf("field %q given more than once", k.Value))
+			return f, entryProblem(section, i, k.Line, fl.wrap(fmt.Errorf("unknown field %q", k.Value)))
 		}
 		seen[name] = true
 		switch name {
 		case keyGroups:
 			gs, line, err := readStrings(v)
 			if err != nil {
-				return f, entryProblem(section, i, line, fmt.Errorf("%s: %w", k.Value, err))
+				return f, entryProblem(section, i, line, fl.wrap(fmt.Errorf("%s: %w", k.Value, err)))
 			}
 			f.groups, f.groupsLine = gs, v.Line
 			continue
 		case keySSO:
-			sso, line, err := readSSO(v)
+			sso, line, err := readSSO(v, x)
 			if err != nil {
-				return f, entryProblem(section, i, line, fmt.Errorf("%s: %w", k.Value, err))
+				return f, entryProblem(section, i, line, fl.wrap(fmt.Errorf("%s: %w", k.Value, err)))
 			}
 			f.sso, f.ssoLine = sso, v.Line
 			continue
 		}
 		s, err := readString(v)
 		if err != nil {
-			return f, entryProblem(section, i, v.Line, fmt.Errorf("%s: %w", k.Value, err))
+			return f, entryProblem(section, i, v.Line, fl.wrap(fmt.Errorf("%s: %w", k.Value, err)))
 		}
 		switch name {
 		case arnKey:
@@ -184,7 +188,7 @@ func readEntry(section string, i int, e *yaml.Node, arnKey string, allowSSO bool
 			f.username, f.usernameLine = s, v.Line
 		case keyUserID:
 			if s == "" {
-				return f, entryProblem(section, i, v.Line, fmt.Errorf("%s is empty", k.Value))
+				return f, entryProblem(section, i, v.Line, fl.wrap(fmt.Errorf("%s is empty", k.Value)))
 			}
 			f.userID, f.userIDLine = s, v.Line
 		}

@@ -49,10 +49,11 @@ func ParseRoles(n *yaml.Node) ([]RoleMapping, []Problem) {
 	var out []RoleMapping
 	var pats []patternEntry
 	var pos []int // index in out of each pats element
-	probs := eachEntry(SectionRoles, n, func(i int, e *yaml.Node) *Problem {
-		f, p := readEntry(SectionRoles, i, e, keyRoleARN, true)
+	x := newExpander(n)
+	probs := eachEntry(SectionRoles, n, x, func(i int, e *yaml.Node) *Problem {
+		f, p := readEntry(SectionRoles, i, e, keyRoleARN, true, x)
 		if p != nil {
-			for _, k := range salvageKeys(e, keyRoleARN, true) {
+			for _, k := range salvageKeys(e, keyRoleARN, true, x) {
 				out = appendRolePlaceholder(out, RoleMapping{RoleARN: k.arn, SSO: k.sso}, p)
 			}
 			return p
@@ -77,6 +78,9 @@ func ParseRoles(n *yaml.Node) ([]RoleMapping, []Problem) {
 		out = append(out, m)
 		return nil
 	})
+	if x.exceeded {
+		return nil, probs
+	}
 	p, drop := patternOverlaps(SectionRoles, pats, func(e patternEntry) string { return out[posOf(pats, pos, e)].RoleARN })
 	return dropAt(out, pos, drop), sortProblems(append(probs, p...))
 }
@@ -102,10 +106,11 @@ func ParseUsers(n *yaml.Node) ([]UserMapping, []Problem) {
 	var out []UserMapping
 	var pats []patternEntry
 	var pos []int
-	probs := eachEntry(SectionUsers, n, func(i int, e *yaml.Node) *Problem {
-		f, p := readEntry(SectionUsers, i, e, keyUserARN, false)
+	x := newExpander(n)
+	probs := eachEntry(SectionUsers, n, x, func(i int, e *yaml.Node) *Problem {
+		f, p := readEntry(SectionUsers, i, e, keyUserARN, false, x)
 		if p != nil {
-			for _, k := range salvageKeys(e, keyUserARN, false) {
+			for _, k := range salvageKeys(e, keyUserARN, false, x) {
 				out = appendUserPlaceholder(out, k.arn, p)
 			}
 			return p
@@ -124,6 +129,9 @@ func ParseUsers(n *yaml.Node) ([]UserMapping, []Problem) {
 		out = append(out, UserMapping{UserARN: tg.canon, Username: f.username, Groups: f.groups, UserID: f.userID})
 		return nil
 	})
+	if x.exceeded {
+		return nil, probs
+	}
 	p, drop := patternOverlaps(SectionUsers, pats, func(e patternEntry) string { return out[posOf(pats, pos, e)].UserARN })
 	return dropAt(out, pos, drop), sortProblems(append(probs, p...))
 }
@@ -132,10 +140,11 @@ func ParseUsers(n *yaml.Node) ([]UserMapping, []Problem) {
 // userid}. See ParseRoles.
 func ParseGroups(n *yaml.Node) ([]GroupMapping, []Problem) {
 	var out []GroupMapping
-	probs := eachEntry(SectionGroups, n, func(i int, e *yaml.Node) *Problem {
-		f, p := readEntry(SectionGroups, i, e, keyGroupARN, false)
+	x := newExpander(n)
+	probs := eachEntry(SectionGroups, n, x, func(i int, e *yaml.Node) *Problem {
+		f, p := readEntry(SectionGroups, i, e, keyGroupARN, false, x)
 		if p != nil {
-			for _, k := range salvageKeys(e, keyGroupARN, false) {
+			for _, k := range salvageKeys(e, keyGroupARN, false, x) {
 				out = appendGroupPlaceholder(out, k.arn, p)
 			}
 			return p
@@ -151,6 +160,9 @@ func ParseGroups(n *yaml.Node) ([]GroupMapping, []Problem) {
 		out = append(out, GroupMapping{GroupARN: tg.canon, Username: f.username, Groups: f.groups, UserID: f.userID})
 		return nil
 	})
+	if x.exceeded {
+		return nil, probs
+	}
 	return out, probs
 }
 
@@ -170,43 +182,45 @@ const (
 	keySSOPartition     = "partition"
 )
 
-// readSSO reads {permissionSetName, accountID, partition}. accountID may be
-// a plain YAML number, as in mapAccounts. On error it also returns the line
-// of the offending node.
-func readSSO(v *yaml.Node) (*SSOMapping, int, error) {
+// readSSO reads {permissionSetName, accountID, partition}, merge keys
+// applied. accountID may be a plain YAML number, as in mapAccounts. A null
+// partition, like an empty or absent one, means DefaultSSOPartition (AIA
+// reads null as ""). On error it also returns the line of the offending
+// node.
+func readSSO(v *yaml.Node, x *expander) (*SSOMapping, int, error) {
 	if v.Kind != yaml.MappingNode {
 		return nil, v.Line, fmt.Errorf("must be a mapping {permissionSetName, accountID, partition}, got %s", kindName(v))
 	}
+	fs, line, err := x.fields(v)
+	if err != nil {
+		return nil, line, err
+	}
 	var s SSOMapping
 	seen := map[string]bool{}
-	for j := 0; j+1 < len(v.Content); j += 2 {
-		k, val := resolve(v.Content[j]), resolve(v.Content[j+1])
-		if k == nil || val == nil || k.Kind != yaml.ScalarNode {
-			return nil, v.Line, errors.New("field names must be strings")
-		}
-		name := strings.ToLower(k.Value)
-		if seen[name] {
-			return nil, k.Line, fmt.Errorf("field %q given more than once", k.Value)
-		}
-		seen[name] = true
+	for _, f := range fs {
+		k, val := f.key, f.val
+		seen[f.name] = true
 		var dst *string
-		switch name {
+		switch f.name {
 		case keySSOPermissionSet:
 			dst = &s.PermissionSetName
 		case keySSOAccountID:
 			dst = &s.AccountID
-			if val.Kind == yaml.ScalarNode && (val.ShortTag() == "!!int" || val.ShortTag() == "!!float") {
+			if isNumber(val) {
 				*dst = val.Value
 				continue
 			}
 		case keySSOPartition:
 			dst = &s.Partition
+			if isNull(val) {
+				continue
+			}
 		default:
-			return nil, k.Line, fmt.Errorf("unknown field %q", k.Value)
+			return nil, k.Line, f.wrap(fmt.Errorf("unknown field %q", k.Value))
 		}
 		str, err := readString(val)
 		if err != nil {
-			return nil, val.Line, fmt.Errorf("%s: %w", k.Value, err)
+			return nil, val.Line, f.wrap(fmt.Errorf("%s: %w", k.Value, err))
 		}
 		*dst = str
 	}
@@ -217,6 +231,12 @@ func readSSO(v *yaml.Node) (*SSOMapping, int, error) {
 		return nil, v.Line, errors.New("missing accountID")
 	}
 	return &s, 0, nil
+}
+
+func isNull(v *yaml.Node) bool { return v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" }
+
+func isNumber(v *yaml.Node) bool {
+	return v.Kind == yaml.ScalarNode && (v.ShortTag() == "!!int" || v.ShortTag() == "!!float")
 }
 
 // posOf finds e's position in out through the parallel slices.

@@ -207,10 +207,11 @@ func TestParseAliases(t *testing.T) {
 - {<<: *base, username: c}
 `
 	roles, probs := ParseRolesYAML([]byte(data))
-	if len(roles) != 3 || roles[1].Groups[1] != "y" || roles[2].Username != "a" {
-		t.Errorf("roles = %+v", roles)
+	if len(probs) != 0 {
+		t.Errorf("problems = %v, want none (merge keys are honoured)", probs)
 	}
-	if len(probs) != 1 || probs[0].Index != 3 || !strings.Contains(probs[0].Error(), `unknown field "<<"`) {
-		t.Errorf("problems = %v, want the merge key rejected", probs)
+	if len(roles) != 4 || roles[1].Groups[1] != "y" || roles[2].Username != "a" ||
+		roles[3].Username != "c" || roles[3].RoleARN != roles[0].RoleARN || len(roles[3].Groups) != 2 {
+		t.Errorf("roles = %+v", roles)
 	}
 }

@@ -1,10 +1,6 @@
 package mapping
 
-import (
-	"strings"
-
-	yaml "sigs.k8s.io/yaml/goyaml.v3"
-)
+import yaml "sigs.k8s.io/yaml/goyaml.v3"
 
 // Placeholders stand in for entries the parsers skip (RoleMapping.Rejected),
 // so that a skipped entry still counts as the last entry for the role, user,
@@ -52,30 +48,21 @@ type salvagedKey struct {
 
 // salvageKeys reads, from an entry readEntry refused, every value of arnKey
 // that is a string and (with allowSSO) every permission set an sso block
-// names (salvageSSO), whatever else is wrong with the entry: each names a
-// principal the entry was meant for, which it must shadow.
-func salvageKeys(e *yaml.Node, arnKey string, allowSSO bool) []salvagedKey {
-	if e == nil || e.Kind != yaml.MappingNode {
-		return nil
-	}
+// names (salvageSSO), written in the entry or merged into it (x.salvage),
+// whatever else is wrong with the entry: each names a principal the entry
+// was meant for, which it must shadow.
+func salvageKeys(e *yaml.Node, arnKey string, allowSSO bool, x *expander) []salvagedKey {
+	want := func(name string) bool { return name == arnKey || allowSSO && name == keySSO }
 	var out []salvagedKey
-	for j := 0; j+1 < len(e.Content); j += 2 {
-		k, v := resolve(e.Content[j]), resolve(e.Content[j+1])
-		if k == nil || v == nil || k.Kind != yaml.ScalarNode {
-			continue
-		}
-		switch strings.ToLower(k.Value) {
-		case arnKey:
-			if s, err := readString(v); err == nil {
+	for _, f := range x.salvage(e, want) {
+		if f.name == arnKey {
+			if s, err := readString(f.val); err == nil {
 				out = append(out, salvagedKey{arn: s})
 			}
-		case keySSO:
-			if !allowSSO {
-				continue
-			}
-			for _, sso := range salvageSSO(v) {
-				out = append(out, salvagedKey{sso: sso})
-			}
+			continue
+		}
+		for _, sso := range salvageSSO(f.val, x) {
+			out = append(out, salvagedKey{sso: sso})
 		}
 	}
 	return out
@@ -88,13 +75,11 @@ const maxSalvagedValues = 8
 // salvageSSO reads the permission sets an sso block names even when readSSO
 // refuses it (an unknown or repeated key, say): every readable
 // permissionSetName with every readable accountID, in each readable
-// partition or, when the block gives none, the default. A block whose
-// partition is given but unreadable names none. ssoTarget later drops
-// combinations that name nothing valid.
-func salvageSSO(v *yaml.Node) []*SSOMapping {
-	if v == nil || v.Kind != yaml.MappingNode {
-		return nil
-	}
+// partition or, when the block gives none, the default. A null partition
+// is the default, as in readSSO. A block whose partition is given but
+// unreadable names none. ssoTarget later drops combinations that name
+// nothing valid.
+func salvageSSO(v *yaml.Node, x *expander) []*SSOMapping {
 	var names, accts, parts []string
 	partGiven := false
 	add := func(dst *[]string, s string) {
@@ -102,19 +87,19 @@ func salvageSSO(v *yaml.Node) []*SSOMapping {
 			*dst = append(*dst, s)
 		}
 	}
-	for j := 0; j+1 < len(v.Content); j += 2 {
-		k, val := resolve(v.Content[j]), resolve(v.Content[j+1])
-		if k == nil || val == nil || k.Kind != yaml.ScalarNode {
-			continue
-		}
+	want := func(name string) bool {
+		return name == keySSOPermissionSet || name == keySSOAccountID || name == keySSOPartition
+	}
+	for _, f := range x.salvage(v, want) {
+		val := f.val
 		s, err := readString(val)
-		switch strings.ToLower(k.Value) {
+		switch f.name {
 		case keySSOPermissionSet:
 			if err == nil {
 				add(&names, s)
 			}
 		case keySSOAccountID:
-			if val.Kind == yaml.ScalarNode && (val.ShortTag() == "!!int" || val.ShortTag() == "!!float") {
+			if isNumber(val) {
 				s, err = val.Value, nil
 			}
 			if err == nil {
@@ -122,6 +107,9 @@ func salvageSSO(v *yaml.Node) []*SSOMapping {
 			}
 		case keySSOPartition:
 			partGiven = true
+			if isNull(val) {
+				s, err = "", nil
+			}
 			if err == nil {
 				add(&parts, s)
 			}
