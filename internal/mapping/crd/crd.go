@@ -11,7 +11,10 @@
 //
 // Of two objects for one principal the newer wins even when it is invalid:
 // an invalid object whose spec.arn still names a principal denies it,
-// rather than let an older object (or a pattern) for it apply.
+// rather than let an older object (or a pattern) for it apply. Newest
+// objects created in the same second that map a principal differently
+// deny it, and so do two patterns that can match one principal at equal
+// rank, whichever is older (see build).
 package crd
 
 import (

@@ -69,6 +69,8 @@ func TestCRD(t *testing.T) {
 	t.Run("AIAObjects", func(t *testing.T) { testAIAObjects(t, dyn, env.Kubeconfig) })
 	t.Run("NewestDuplicateWins", func(t *testing.T) { testDuplicates(t, dyn) })
 	t.Run("InvalidNewerObjectShadows", func(t *testing.T) { testInvalidNewerShadows(t, dyn) })
+	t.Run("OverlappingPatternsDeny", func(t *testing.T) { testOverlappingPatterns(t, dyn) })
+	t.Run("SameSecondTieDenies", func(t *testing.T) { testSameSecondTie(t, dyn) })
 	t.Run("LiveChanges", func(t *testing.T) { testLiveChanges(t, dyn) })
 	t.Run("ReadOnly", func(t *testing.T) { testReadOnly(t, dyn) })
 	t.Run("LeastPrivilegeRBAC", func(t *testing.T) { testLeastPrivilege(t, env, dyn) })
@@ -124,7 +126,9 @@ func testLeastPrivilege(t *testing.T, env *kube.Env, admin dynamic.Interface) {
 }
 
 // testConformance: each case's entries become objects, created in entry
-// order (names sort the same way), so "the last of two entries wins" holds.
+// order (names sort the same way), so "the last of two entries wins" holds:
+// a second entry for one principal waits for the next second, since of two
+// objects created in one second neither is newer (tie_test.go).
 func testConformance(t *testing.T, dyn dynamic.Interface) {
 	n := 0
 	conformance.RunWithOptions(t, conformance.Options{NoAccounts: true},
@@ -132,9 +136,19 @@ func testConformance(t *testing.T, dyn dynamic.Interface) {
 			deleteAll(t, dyn)
 			n++
 			var names []string
+			seen := map[string]bool{}
 			add := func(arn, username string, groups []string, userID string) {
 				name := fmt.Sprintf("case%03d-%03d", n, len(names))
-				create(t, dyn, object(name, arn, username, groups, userID))
+				o := object(name, arn, username, groups, userID)
+				e, err := evaluate(o, mapping.Options{})
+				if err != nil {
+					t.Fatalf("conformance entry %s: %v", arn, err)
+				}
+				if seen[e.key] {
+					time.Sleep(1100 * time.Millisecond) // creationTimestamp has one-second resolution
+				}
+				seen[e.key] = true
+				create(t, dyn, o)
 				names = append(names, name)
 			}
 			for _, r := range roles {

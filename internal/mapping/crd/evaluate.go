@@ -16,12 +16,15 @@ const (
 	// ReasonValid: the object is in use.
 	ReasonValid = "Valid"
 	// ReasonInvalidSpec: the spec cannot be used (bad ARN, empty or
-	// malformed username, reserved name, bad userID); it grants nothing.
-	// When its spec.arn still names a principal and it is the newest
-	// object for it, it denies that principal (see placeholder).
+	// malformed username, reserved name, bad userID, a pattern that
+	// overlaps another object's); it grants nothing. When its spec.arn
+	// still names a principal or pattern and it is the newest object for
+	// it, it denies what it names (see placeholder).
 	ReasonInvalidSpec = "InvalidSpec"
 	// ReasonDuplicateARN: a newer object, valid or not, maps the same
-	// principal and wins, so this one grants nothing while that one exists.
+	// principal and wins, so this one grants nothing while that one exists;
+	// or objects created in the same second as this one map the principal
+	// differently, so none wins and the principal is denied.
 	ReasonDuplicateARN = "DuplicateARN"
 )
 
@@ -42,6 +45,10 @@ type entry struct {
 	// carries only the principal, with Rejected set, so the table denies
 	// that principal rather than let an older entry for it apply.
 	placeholder bool
+
+	created   int64   // the object's creationTimestamp, in seconds
+	tied      []entry // the newest objects for key, created in one second and mapping it differently (pickNewest)
+	explained bool    // a placeholder whose verdict already says what it denies
 }
 
 // evaluate reads and checks one object's spec with the rules every backend
@@ -155,7 +162,7 @@ func placeholder(o *unstructured.Unstructured, cause error) (entry, bool) {
 // table turns into a tombstone (see mapping.RoleMapping.Rejected).
 func (e entry) asPlaceholder(cause error) entry {
 	why := fmt.Sprintf("%s %q: %v", Kind, e.name, cause)
-	return entry{name: e.name, gen: e.gen, key: e.key, exact: e.exact, section: e.section, canon: e.canon,
+	return entry{name: e.name, gen: e.gen, key: e.key, exact: e.exact, section: e.section, canon: e.canon, created: e.created,
 		role:        mapping.RoleMapping{RoleARN: e.role.RoleARN, Rejected: why},
 		user:        mapping.UserMapping{UserARN: e.user.UserARN, Rejected: why},
 		group:       mapping.GroupMapping{GroupARN: e.group.GroupARN, Rejected: why},

@@ -35,7 +35,7 @@ func TestBuildOrderAndVerdicts(t *testing.T) {
 	s := build("CRD", []*unstructured.Unstructured{newer, sameSecondHigh, older, deleting, sameSecondLow, assumed, root, pathed, bad}, mapping.Options{})
 	for id, want := range map[mapping.Identity]string{
 		session("admin", "s"): "new",
-		session("dev", "s"):   "m2",
+		session("dev", "s"):   "", // m1 and m2: same second, different mappings (tie_test.go)
 		session("gone", "s"):  "",
 		session("ops", "x"):   "ops",
 		{ARN: "arn:aws:iam::" + acct + ":root", AccountID: acct}:            "root",
@@ -51,7 +51,7 @@ func TestBuildOrderAndVerdicts(t *testing.T) {
 		}
 	}
 	for name, want := range map[string]string{
-		"a-newer": ReasonValid, "b-older": ReasonDuplicateARN, "m1": ReasonDuplicateARN, "m2": ReasonValid,
+		"a-newer": ReasonValid, "b-older": ReasonDuplicateARN, "m1": ReasonDuplicateARN, "m2": ReasonDuplicateARN,
 		"assumed": ReasonValid, "root": ReasonValid, "pathed": ReasonValid, "bad": ReasonInvalidSpec,
 	} {
 		if v := s.verdicts[name]; v.reason != want {
@@ -109,41 +109,45 @@ func TestStatusMatches(t *testing.T) {
 }
 
 // TestBuildPatternsGroupsAndTableRejects: spec.arn may hold anything a
-// mapRoles/mapUsers/mapGroups entry may, judged by the shared rules; a
-// problem only the whole table sees (overlapping patterns) rejects the
-// newer object and leaves the older one working.
+// mapRoles/mapUsers/mapGroups entry may, judged by the shared rules; two
+// patterns that can match one principal at equal rank are both rejected
+// and deny what they match (overlap_test.go).
 func TestBuildPatternsGroupsAndTableRejects(t *testing.T) {
 	pat := object("dev-pattern", roleARN("dev-*"), "dev", nil, "")
 	at(pat, 100)
-	overlap := object("dev-overlap", roleARN("dev-*"), "dev2", nil, "")
-	at(overlap, 150) // same pattern text: a duplicate, not an overlap
+	dup := object("dev-dup", roleARN("dev-*"), "dev2", nil, "")
+	at(dup, 150) // same pattern text: a duplicate, not an overlap
 	clash := object("dev-clash", roleARN("dev-*-x"), "clash", nil, "")
 	at(clash, 200)
+	ops := object("ops-pattern", roleARN("ops-*"), "ops", nil, "")
 	group := object("admins", "arn:aws:iam::"+acct+":group/admins", "admin", nil, "")
 	reserved := object("reserved", roleARN("ops"), "aws:ops", nil, "")
 	badPattern := object("bad-pattern", "arn:aws:iam::*:role/x", "x", nil, "")
-	objs := []*unstructured.Unstructured{pat, overlap, clash, group, reserved, badPattern}
+	objs := []*unstructured.Unstructured{pat, dup, clash, ops, group, reserved, badPattern}
 
 	s := build("CRD", objs, mapping.Options{})
 	for name, want := range map[string]string{
-		"dev-pattern": ReasonDuplicateARN, "dev-overlap": ReasonValid, "dev-clash": ReasonInvalidSpec,
-		"admins": ReasonValid, "reserved": ReasonInvalidSpec, "bad-pattern": ReasonInvalidSpec,
+		"dev-pattern": ReasonDuplicateARN, "dev-dup": ReasonInvalidSpec, "dev-clash": ReasonInvalidSpec,
+		"ops-pattern": ReasonValid, "admins": ReasonValid, "reserved": ReasonInvalidSpec, "bad-pattern": ReasonInvalidSpec,
 	} {
 		if v := s.verdicts[name]; v.reason != want {
 			t.Errorf("%s: verdict %+v, want reason %s", name, v, want)
 		}
 	}
-	if v := s.verdicts["dev-clash"]; !strings.Contains(v.message, "same literal prefix") {
-		t.Errorf("overlap message = %q", v.message)
+	for _, name := range []string{"dev-dup", "dev-clash"} {
+		if v := s.verdicts[name]; !strings.Contains(v.message, "same literal prefix") {
+			t.Errorf("%s: overlap message = %q", name, v.message)
+		}
 	}
 	if v := s.verdicts["bad-pattern"]; !strings.Contains(v.message, "account") {
 		t.Errorf("bad pattern message = %q", v.message)
 	}
-	r, err := s.table.Map(t.Context(), session("dev-team", "s"))
-	if err != nil || r.Username != "dev2" {
-		t.Fatalf("dev-team: %+v, %v; want the pattern object", r, err)
+	wantDenied(t, s, session("dev-team", "s"))
+	r, err := s.table.Map(t.Context(), session("ops-team", "s"))
+	if err != nil || r.Username != "ops" {
+		t.Fatalf("ops-team: %+v, %v; want the pattern object", r, err)
 	}
-	if got := s.owner[strings.ToLower(strings.TrimPrefix(r.Source, "CRD "))]; got != "dev-overlap" {
+	if got := s.owner[strings.ToLower(strings.TrimPrefix(r.Source, "CRD "))]; got != "ops-pattern" {
 		t.Errorf("pattern match %q attributed to %q", r.Source, got)
 	}
 	if s.table.GroupCount() != 1 {
