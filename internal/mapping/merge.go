@@ -148,6 +148,11 @@ func (x *expander) fieldsIn(m *yaml.Node, stack []*yaml.Node) ([]yamlField, int,
 			merge, mkey = m.Content[j+1], k
 			continue
 		}
+		if !isASCII(k.Value) {
+			// encoding/json (AIA) would fold it to a field name; refuse it
+			// rather than guess (fold.go).
+			return nil, k.Line, fmt.Errorf("field name %+q is not plain ASCII; spell field names in ASCII", k.Value)
+		}
 		name := strings.ToLower(k.Value)
 		if _, dup := at[name]; dup {
 			return nil, k.Line, fmt.Errorf("field %q given more than once", k.Value)
@@ -239,7 +244,9 @@ func resolveOrSelf(n *yaml.Node) *yaml.Node {
 // keys, as far as they can be read: duplicates, every "<<" and every
 // mapping a malformed merge value names are followed. A merged key is left
 // out only where the YAML libraries agree it is overridden: by a key of the
-// same spelling written after every "<<" of the mapping. Work counts
+// same spelling written after every "<<" of the mapping. Key names are
+// folded as encoding/json folds them (jsonFoldKey), so "uſerarn" names the
+// user it names to aws-iam-authenticator. Work counts
 // against the budget; once it is spent, salvage returns what it has and the
 // section is rejected anyway.
 func (x *expander) salvage(m *yaml.Node, want func(name string) bool) []yamlField {
@@ -269,7 +276,7 @@ func (x *expander) salvageIn(m *yaml.Node, want func(string) bool, stack []*yaml
 		if k == nil || v == nil || k.Kind != yaml.ScalarNode || k.Value == mergeKey {
 			continue
 		}
-		if name := strings.ToLower(k.Value); want(name) {
+		if name := jsonFoldKey(k.Value); want(name) {
 			out = append(out, yamlField{key: k, val: v, name: name})
 			had[[2]*yaml.Node{k, v}] = true
 			if j > lastMerge {

@@ -100,7 +100,9 @@ func decodeYAML(section string, data []byte) (*yaml.Node, *Problem) {
 // element and collecting the problems it reports. Once x (nil for sections
 // without merge keys) has spent its budget, the walk stops and the whole
 // section is refused with one fatal problem: the caller must then drop
-// what fn collected.
+// what fn collected. With x, a section that expands too far through
+// aliases, or has an alias cycle, is refused before any entry is read
+// (checkExpansion).
 func eachEntry(section string, n *yaml.Node, x *expander, fn func(i int, e *yaml.Node) *Problem) []Problem {
 	n = resolve(n)
 	if n != nil && n.Kind == yaml.DocumentNode {
@@ -115,6 +117,17 @@ func eachEntry(section string, n *yaml.Node, x *expander, fn func(i int, e *yaml
 	if n.Kind != yaml.SequenceNode {
 		return []Problem{{Section: section, Index: -1, Line: n.Line, Fatal: true,
 			Err: fmt.Errorf("must be a list, got %s", kindName(n))}}
+	}
+	if x != nil && len(n.Content) > maxEntries {
+		x.exceeded = true
+		return []Problem{{Section: section, Index: -1, Line: n.Line, Fatal: true,
+			Err: fmt.Errorf("has %d entries, more than the limit %d", len(n.Content), maxEntries)}}
+	}
+	if x != nil {
+		if p := checkExpansion(section, n, x.budget); p != nil {
+			x.exceeded = true
+			return []Problem{*p}
+		}
 	}
 	var probs []Problem
 	for i, e := range n.Content {

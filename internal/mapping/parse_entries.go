@@ -81,7 +81,7 @@ func ParseRoles(n *yaml.Node) ([]RoleMapping, []Problem) {
 	if x.exceeded {
 		return nil, probs
 	}
-	p, drop := patternOverlaps(SectionRoles, pats, func(e patternEntry) string { return out[posOf(pats, pos, e)].RoleARN })
+	p, drop := patternOverlaps(SectionRoles, pats, func(i int) string { return out[pos[i]].RoleARN })
 	return dropAt(out, pos, drop), sortProblems(append(probs, p...))
 }
 
@@ -132,7 +132,7 @@ func ParseUsers(n *yaml.Node) ([]UserMapping, []Problem) {
 	if x.exceeded {
 		return nil, probs
 	}
-	p, drop := patternOverlaps(SectionUsers, pats, func(e patternEntry) string { return out[posOf(pats, pos, e)].UserARN })
+	p, drop := patternOverlaps(SectionUsers, pats, func(i int) string { return out[pos[i]].UserARN })
 	return dropAt(out, pos, drop), sortProblems(append(probs, p...))
 }
 
@@ -237,16 +237,6 @@ func isNull(v *yaml.Node) bool { return v.Kind == yaml.ScalarNode && v.ShortTag(
 
 func isNumber(v *yaml.Node) bool {
 	return v.Kind == yaml.ScalarNode && (v.ShortTag() == "!!int" || v.ShortTag() == "!!float")
-}
-
-// posOf finds e's position in out through the parallel slices.
-func posOf(pats []patternEntry, pos []int, e patternEntry) int {
-	for i, p := range pats {
-		if p.index == e.index {
-			return pos[i]
-		}
-	}
-	return 0 // unreachable
 }
 
 // dropAt removes out[pos[i]] for every i in drop.

@@ -98,7 +98,6 @@ func TestParseRolesMergeProblemsShadow(t *testing.T) {
 		"case differs from merged":       {"- <<: *ops\n  Groups: [view]\n", 3, `fields "Groups" and "groups" differ only in case`},
 		"duplicate in merged mapping":    {"- <<: {rolearn: " + opsARN + ", RoleArn: " + opsARN + "}\n  username: x\n", 2, `field "RoleArn" given more than once (merged in by "<<" on line 2)`},
 		"duplicate written key":          {"- <<: *ops\n  groups: [view]\n  groups: [edit]\n", 4, `field "groups" given more than once`},
-		"merges itself":                  {"- &me\n  <<: [*ops, *me]\n  groups: [view]\n", 2, "merges a mapping into itself"},
 		"quoted merge key":               {"- \"<<\": *ops\n  groups: [view]\n", 2, `unknown field "<<"`},
 		"merged arn and bad userid":      {"- <<: *ops\n  userid: not-valid!\n", 3, "letters and digits"},
 	} {
@@ -236,7 +235,8 @@ func TestParseMergeAliasBomb(t *testing.T) {
 			if len(roles) != 0 {
 				t.Errorf("%d roles returned, want none", len(roles))
 			}
-			if len(probs) != 1 || !probs[0].Fatal || probs[0].Index != -1 || !strings.Contains(probs[0].Error(), "merge keys expand too far") {
+			if len(probs) != 1 || !probs[0].Fatal || probs[0].Index != -1 ||
+				!strings.Contains(probs[0].Error(), "merge keys expand too far") && !strings.Contains(probs[0].Error(), "YAML nodes through aliases") {
 				t.Errorf("problems = %v, want one fatal section problem", probs)
 			}
 		})

@@ -111,7 +111,7 @@ func indexPatterns(section string, es []patternEntry) ([]*compiledPattern, []Pro
 			valid, at = append(valid, e), append(at, i)
 		}
 	}
-	probs, drop := patternOverlaps(section, valid, func(e patternEntry) string { return e.c.source })
+	probs, drop := patternOverlaps(section, valid, func(i int) string { return valid[i].c.source })
 	gone := make(map[int]bool, len(drop))
 	for i := range drop {
 		gone[at[i]] = true
@@ -132,27 +132,76 @@ func indexPatterns(section string, es []patternEntry) ([]*compiledPattern, []Pro
 	return out, probs
 }
 
-// patternOverlaps finds the equal-rank overlapping pairs among es, naming
-// each entry with name. It returns one Problem per pair (at the later
-// entry) and the positions in es to leave out.
-func patternOverlaps(section string, es []patternEntry, name func(patternEntry) string) ([]Problem, map[int]bool) {
-	byPrefix := map[string][]int{}
+// maxOverlapProblems bounds the problems patternOverlaps lists; the rest
+// are summed up in one more.
+const maxOverlapProblems = 100
+
+// patternOverlaps finds the equal-rank overlapping patterns among es,
+// naming the entry at position i of es with name(i). It returns the
+// positions in es to leave out: every entry whose pattern is given by
+// another entry too or overlaps another pattern. It reports one Problem
+// per pattern given more than once and one per pair of distinct
+// overlapping patterns (at the later entry), at most maxOverlapProblems of
+// them and then one that counts the rest.
+//
+// Two distinct patterns with one prefix overlap when one suffix ends the
+// other, and suffixes are IAM names (at most 64 characters): each pattern
+// is checked against its own shorter suffixes, so the work is linear in
+// len(es), however many entries share a prefix.
+func patternOverlaps(section string, es []patternEntry, name func(i int) string) ([]Problem, map[int]bool) {
+	byPat := map[pattern][]int{} // positions in es, in order
+	var pats []pattern           // distinct, in order of first entry
 	for i, e := range es {
-		byPrefix[e.pat.prefix] = append(byPrefix[e.pat.prefix], i)
+		if _, ok := byPat[e.pat]; !ok {
+			pats = append(pats, e.pat)
+		}
+		byPat[e.pat] = append(byPat[e.pat], i)
 	}
 	var probs []Problem
+	more := 0
+	report := func(at, other int, extra string) {
+		if len(probs) >= maxOverlapProblems {
+			more++
+			return
+		}
+		probs = append(probs, Problem{Section: section, Index: es[at].index, Fatal: true,
+			Err: fmt.Errorf("pattern %s and %s[%d] %s have the same literal prefix and can both match one principal; make one more specific%s",
+				name(at), section, es[other].index, name(other), extra)})
+	}
 	drop := map[int]bool{}
-	for i, e := range es {
-		for _, j := range byPrefix[e.pat.prefix] {
-			if j <= i || !e.pat.overlaps(es[j].pat) {
+	dropAll := func(is []int) {
+		for _, i := range is {
+			drop[i] = true
+		}
+	}
+	for _, p := range pats {
+		is := byPat[p]
+		if n := len(is); n > 1 {
+			dropAll(is)
+			extra := ""
+			if n > 2 {
+				extra = fmt.Sprintf(" (%d entries give this pattern)", n)
+			}
+			report(is[n-1], is[0], extra)
+		}
+		for k := 1; k <= len(p.suffix); k++ {
+			js, ok := byPat[pattern{prefix: p.prefix, suffix: p.suffix[k:]}]
+			if !ok {
 				continue
 			}
-			drop[i], drop[j] = true, true
-			probs = append(probs, Problem{Section: section, Index: es[j].index, Fatal: true,
-				Err: fmt.Errorf("pattern %s and %s[%d] %s have the same literal prefix and can both match one principal; make one more specific",
-					name(es[j]), section, e.index, name(e))})
+			dropAll(is)
+			dropAll(js)
+			a, b := is[len(is)-1], js[len(js)-1]
+			if a < b {
+				a, b = b, a
+			}
+			report(a, b, "")
 		}
 	}
 	slices.SortStableFunc(probs, func(a, b Problem) int { return a.Index - b.Index })
+	if more > 0 {
+		probs = append(probs, Problem{Section: section, Index: -1, Fatal: true,
+			Err: fmt.Errorf("%d more overlapping patterns like those reported (only the first %d are listed)", more, maxOverlapProblems)})
+	}
 	return probs, drop
 }
