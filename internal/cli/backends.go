@@ -13,6 +13,7 @@ import (
 
 	"github.com/iamgate/iamgate/internal/config"
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 	"github.com/iamgate/iamgate/internal/mapping/configmap"
 	"github.com/iamgate/iamgate/internal/mapping/crd"
 	"github.com/iamgate/iamgate/internal/mapping/dynamicfile"
@@ -55,7 +56,7 @@ func (b *backends) start(ctx context.Context, log *slog.Logger) {
 
 // buildBackends creates the backends in backendMode order. The registry is
 // this switch, fed by the config: no init-time registration.
-func buildBackends(c *config.Config, mo func(string) mapping.Options, log *slog.Logger, reg prometheus.Registerer) (*backends, error) {
+func buildBackends(c *config.Config, mo func(string) rules.Options, log *slog.Logger, reg prometheus.Registerer) (*backends, error) {
 	out := &backends{}
 	var restCfg *rest.Config
 	kube := func() (*rest.Config, error) {
@@ -75,9 +76,7 @@ func buildBackends(c *config.Config, mo func(string) mapping.Options, log *slog.
 		var m mapping.Mapper
 		switch name {
 		case config.BackendMountedFile:
-			b, err := file.NewWithOptions(name, mapping.Spec{
-				Roles: c.Server.MapRoles, Users: c.Server.MapUsers, Groups: c.Server.MapGroups, Accounts: c.Server.MapAccounts,
-			}, mo(name))
+			b, err := file.New(name, c.Server.Mappings, mo(name))
 			if err != nil {
 				return nil, fmt.Errorf("backend %s: %w", name, err)
 			}

@@ -11,14 +11,14 @@ import (
 	"github.com/iamgate/iamgate/internal/awslookup/ec2dns"
 	"github.com/iamgate/iamgate/internal/awslookup/iamgroups"
 	"github.com/iamgate/iamgate/internal/config"
-	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
 // resolvers are the AWS lookups mappings may need. Building them contacts no
 // AWS endpoint; credentials resolve on the first lookup.
 type resolvers struct {
-	groups mapping.GroupResolver
-	ec2    mapping.EC2Resolver
+	groups rules.GroupResolver
+	ec2    rules.EC2Resolver
 }
 
 // newResolvers builds the IAM-group and EC2 lookups from the server's own

@@ -12,6 +12,7 @@ import (
 	"github.com/iamgate/iamgate/internal/certs"
 	"github.com/iamgate/iamgate/internal/config"
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 	"github.com/iamgate/iamgate/internal/server"
 	"github.com/iamgate/iamgate/internal/sts"
 	"github.com/iamgate/iamgate/internal/token"
@@ -59,8 +60,8 @@ func runServer(cmd *cobra.Command, o *serverFlags, deps Deps, streams Streams) e
 		return err
 	}
 	log := newLogger(c.Server.LogFormat, streams.Err)
-	for _, p := range c.Problems {
-		log.Warn("mapping entry skipped", "file", c.Source, "problem", p.Error())
+	for _, p := range c.Skipped {
+		log.Warn("mapping entry skipped", "file", p.Origin.File, "line", p.Origin.Line, "problem", p.Error())
 	}
 	if !c.Server.KubeconfigPregenerated {
 		if _, _, err := ensureServingFiles(c, false, deps); err != nil {
@@ -73,7 +74,7 @@ func runServer(cmd *cobra.Command, o *serverFlags, deps Deps, streams Streams) e
 	if err != nil {
 		return err
 	}
-	bs, err := buildBackends(c, func(n string) mapping.Options {
+	bs, err := buildBackends(c, func(n string) rules.Options {
 		o := mappingOptions(c, n)
 		o.Groups, o.EC2, o.Logger = res.groups, res.ec2, log
 		return o
@@ -118,7 +119,7 @@ func runServer(cmd *cobra.Command, o *serverFlags, deps Deps, streams Streams) e
 // buildMappers builds the backends without starting them (tests of the
 // matching rules use it).
 func buildMappers(c *config.Config) ([]mapping.Mapper, error) {
-	b, err := buildBackends(c, func(n string) mapping.Options { return mappingOptions(c, n) }, slog.Default(), nil)
+	b, err := buildBackends(c, func(n string) rules.Options { return mappingOptions(c, n) }, slog.Default(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -127,8 +128,8 @@ func buildMappers(c *config.Config) ([]mapping.Mapper, error) {
 
 // mappingOptions are the rules every backend applies. SSO matching follows
 // AIA's SSORoleMatch gate so an AIA config never grants more than it did.
-func mappingOptions(c *config.Config, backend string) mapping.Options {
-	return mapping.Options{
+func mappingOptions(c *config.Config, backend string) rules.Options {
+	return rules.Options{
 		SSORoleMatch:             c.Gate("SSORoleMatch"),
 		ReservedUsernamePrefixes: c.Server.ReservedPrefixConfig[backend],
 		AllowReserved:            c.Server.ReservedAllowlist,

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/iamgate/iamgate/internal/config"
-	"github.com/iamgate/iamgate/internal/mapping/awsiamconfig"
+	"github.com/iamgate/iamgate/internal/config/awsiamconfig"
 )
 
 // clusterIDEnv is AIA's environment variable for the cluster id.
@@ -168,9 +168,8 @@ func applyAWSIamConfig(c *config.Config, path string) error {
 			return fmt.Errorf("%s: %w", path, p)
 		}
 	}
-	c.Problems = append(c.Problems, problems...)
-	c.Server.MapRoles = append(c.Server.MapRoles, doc.Roles...)
-	c.Server.MapUsers = append(c.Server.MapUsers, doc.Users...)
+	c.Skipped = append(c.Skipped, problems...)
+	c.Server.Mappings = append(c.Server.Mappings, doc.Mappings...)
 	if c.Server.Partition == "" {
 		c.Server.Partition = doc.Partition
 	}

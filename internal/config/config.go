@@ -53,28 +53,32 @@ type Config struct {
 	Server    Server
 	// FeatureGates holds explicitly set gates; absent means off.
 	FeatureGates map[string]bool
-	// Problems are mapping entries skipped at load (logged by the caller).
+	// Problems are what is wrong with the file's own mapping entries;
+	// Validate refuses the file when there are any.
 	Problems []mapping.Problem
+	// Skipped are entries of an AWSIamConfig left out (logged by the
+	// caller): EKS Anywhere writes that document, and aws-iam-authenticator
+	// skips its bad entries.
+	Skipped []mapping.Problem
 	// Source is the file the config came from, for messages.
 	Source string
 }
 
 // Server holds the server.* keys.
 type Server struct {
-	Address                     string
-	Port                        int
-	Hostname                    string
-	StateDir                    string
-	GenerateKubeconfig          string
-	KubeconfigPregenerated      bool
-	Kubeconfig                  string
-	Master                      string
-	BackendMode                 []string
-	Partition                   string
-	MapRoles                    []mapping.RoleMapping
-	MapUsers                    []mapping.UserMapping
-	MapGroups                   []mapping.GroupMapping
-	MapAccounts                 []string
+	Address                string
+	Port                   int
+	Hostname               string
+	StateDir               string
+	GenerateKubeconfig     string
+	KubeconfigPregenerated bool
+	Kubeconfig             string
+	Master                 string
+	BackendMode            []string
+	Partition              string
+	// Mappings are the entries of mapRoles, mapUsers, mapGroups and
+	// mapAccounts (and of an AWSIamConfig), in the order read.
+	Mappings                    []mapping.Entry
 	ScrubbedAccounts            []string
 	SourceARN                   string
 	EC2DescribeInstancesRoleARN string
@@ -211,10 +215,11 @@ func (c *Config) Validate() error {
 			add("server.stsHosts: %q is not a lower-case host name", h)
 		}
 	}
+	// The file is the operator's and read once: unlike a live source, a bad
+	// entry in it stops the server, as aws-iam-authenticator does, with
+	// every problem listed.
 	for _, p := range c.Problems {
-		if p.Fatal {
-			errs = append(errs, fmt.Errorf("server.%w", p))
-		}
+		errs = append(errs, fileProblem(p))
 	}
 	if len(errs) == 0 {
 		return nil
@@ -223,6 +228,22 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%s: %w", c.Source, errors.Join(errs...))
 	}
 	return errors.Join(errs...)
+}
+
+// fileProblem reads like `line 14: server.mapRoles[2]: unknown field "rolarn"`
+// (Validate puts the file name first).
+func fileProblem(p mapping.Problem) error {
+	where := "server." + p.Origin.Section
+	if p.Origin.Index >= 0 {
+		where += fmt.Sprintf("[%d]", p.Origin.Index)
+	}
+	if p.Names != "" {
+		where += " (" + p.Names + ")"
+	}
+	if p.Origin.Line > 0 {
+		return fmt.Errorf("line %d: %s: %w", p.Origin.Line, where, p.Err)
+	}
+	return fmt.Errorf("%s: %w", where, p.Err)
 }
 
 // SetFeatureGates parses AIA's --feature-gates value, e.g. "SSORoleMatch=true".

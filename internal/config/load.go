@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 	yaml "sigs.k8s.io/yaml/goyaml.v3"
 
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/awsauth"
 )
 
 // Load reads and strictly parses a config file. It does not apply defaults or
@@ -19,17 +19,17 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	c, err := Parse(data)
+	c, err := Parse(data, path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	c.Source = path
 	return c, nil
 }
 
-// Parse parses config file content.
-func Parse(data []byte) (*Config, error) {
-	c := &Config{}
+// Parse parses config file content read from file (a path for messages
+// and entry origins; "" when there is none).
+func Parse(data []byte, file string) (*Config, error) {
+	c := &Config{Source: file}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("parse yaml: %w", err)
@@ -70,37 +70,17 @@ func Parse(data []byte) (*Config, error) {
 	return c, nil
 }
 
-var errUnknown = fmt.Errorf("unknown key")
+var errUnknown = awsauth.ErrUnknown
 
-// lineError already names the line and key, so enclosing keys don't repeat it.
-type lineError struct{ msg string }
-
-func (e *lineError) Error() string { return e.msg }
-
-// eachKey walks a mapping node, matching keys case-insensitively and
-// rejecting duplicates, and names the key and line in every error.
+// eachKey walks a mapping of the config file strictly (awsauth.EachKey).
 func eachKey(m *yaml.Node, prefix string, f func(lowerKey string, k, v *yaml.Node) error) error {
-	seen := map[string]int{}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := m.Content[i], m.Content[i+1]
-		name := prefix + k.Value
-		lk := strings.ToLower(k.Value)
-		if line, dup := seen[lk]; dup {
-			return fmt.Errorf("line %d: key %q repeats the key on line %d", k.Line, name, line)
-		}
-		seen[lk] = k.Line
-		if err := f(lk, k, v); err != nil {
-			var le *lineError
-			switch {
-			case err == errUnknown:
-				return &lineError{fmt.Sprintf("line %d: unknown key %q", k.Line, name)}
-			case errors.As(err, &le):
-				return err // already names its own line and key
-			}
-			return &lineError{fmt.Sprintf("line %d: key %q: %v", k.Line, name, err)}
-		}
-	}
-	return nil
+	return awsauth.EachKey(m, prefix, "key", f)
+}
+
+// sectionNames spells the mapping sections as aws-auth does.
+var sectionNames = map[string]string{
+	"maproles": mapping.SectionRoles, "mapusers": mapping.SectionUsers,
+	"mapgroups": mapping.SectionGroups, "mapaccounts": mapping.SectionAccounts,
 }
 
 func (c *Config) setServerKey(key string, v *yaml.Node) error {
@@ -126,24 +106,9 @@ func (c *Config) setServerKey(key string, v *yaml.Node) error {
 		return strList(v, &s.BackendMode, true)
 	case "partition":
 		return str(v, &s.Partition)
-	case "maproles":
-		roles, probs := mapping.ParseRoles(v)
-		s.MapRoles = roles
-		c.Problems = append(c.Problems, probs...)
-		return nil
-	case "mapusers":
-		users, probs := mapping.ParseUsers(v)
-		s.MapUsers = users
-		c.Problems = append(c.Problems, probs...)
-		return nil
-	case "mapgroups":
-		groups, probs := mapping.ParseGroups(v)
-		s.MapGroups = groups
-		c.Problems = append(c.Problems, probs...)
-		return nil
-	case "mapaccounts":
-		accts, probs := mapping.ParseAccounts(v)
-		s.MapAccounts = accts
+	case "maproles", "mapusers", "mapgroups", "mapaccounts":
+		es, probs := awsauth.ParseSection(sectionNames[key], v, awsauth.Source{Backend: "MountedFile", Object: c.Source, File: c.Source})
+		s.Mappings = append(s.Mappings, es...)
 		c.Problems = append(c.Problems, probs...)
 		return nil
 	case "scrubbedaccounts":

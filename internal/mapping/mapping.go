@@ -1,7 +1,12 @@
-// Package mapping turns a verified AWS identity into a Kubernetes user.
+// Package mapping is the contract between mapping backends and their users:
+// the verified Identity, the Entry every backend reads its source into, the
+// Result and Trace of a decision, and the Mapper a backend implements.
 //
+// The rules that match entries live in mapping/rules, the aws-auth YAML
+// format in mapping/awsauth, and last-known-good reloading in mapping/live.
 // Backends (file, ConfigMap, CRD, dynamic file) implement Mapper; the server
-// asks them in backendMode order and the first one that maps the identity wins.
+// asks them in backendMode order (Chain) and the first one that maps the
+// identity wins.
 package mapping
 
 import (
@@ -40,4 +45,7 @@ type Mapper interface {
 	Name() string
 	// Map returns ErrNotMapped when no entry applies.
 	Map(ctx context.Context, id Identity) (*Result, error)
+	// Explain says how Map decides for id: its Result and Err are what Map
+	// returns, from the same evaluation.
+	Explain(ctx context.Context, id Identity) Trace
 }

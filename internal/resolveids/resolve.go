@@ -10,6 +10,7 @@ import (
 
 	"github.com/iamgate/iamgate/internal/arn"
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/awsauth"
 )
 
 // Options control what Resolve may change.
@@ -108,19 +109,18 @@ func resolveSection(ctx context.Context, l *Lookup, s *section, o Options) ([]Ch
 	}
 	// The mapping parser decides which entries iamgate uses; entries it
 	// skips are not looked up, so a typo is reported rather than pinned.
-	var probs []mapping.Problem
+	section := mapping.SectionUsers
 	if s.roles {
-		_, probs = mapping.ParseRoles(seq)
-	} else {
-		_, probs = mapping.ParseUsers(seq)
+		section = mapping.SectionRoles
 	}
+	_, probs := awsauth.ParseSection(section, seq, awsauth.Source{})
 	bad := map[int]mapping.Problem{}
 	for _, p := range probs {
-		if p.Index < 0 {
+		if p.Origin.Index < 0 {
 			return nil, fmt.Errorf("%s: %w", s.where, p)
 		}
-		if _, seen := bad[p.Index]; !seen {
-			bad[p.Index] = p
+		if _, seen := bad[p.Origin.Index]; !seen {
+			bad[p.Origin.Index] = p
 		}
 	}
 	var out []Change

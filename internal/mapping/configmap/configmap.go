@@ -39,7 +39,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/iamgate/iamgate/internal/mapping"
-	"github.com/iamgate/iamgate/internal/mapping/backendmetrics"
+	"github.com/iamgate/iamgate/internal/mapping/live"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
 // Name is the backendMode name of this backend, as aws-iam-authenticator
@@ -83,12 +84,14 @@ type Options struct {
 	// Mapping are the matching options every table of this backend is
 	// built with (SSO gate, resolvers, reserved names). Its Logger defaults
 	// to Logger.
-	Mapping mapping.Options
+	Mapping rules.Options
 }
 
-// Backend serves the mappings of one ConfigMap. Map is safe for concurrent
-// use; each change of the ConfigMap swaps a whole mapping.Table.
+// Backend serves the mappings of one ConfigMap. Map and Explain are safe
+// for concurrent use; each change of the ConfigMap swaps a whole table.
+// Until the first list has been applied they answer ErrNotSynced.
 type Backend struct {
+	*live.Holder
 	ns, name    string
 	log         *slog.Logger
 	client      kubernetes.Interface
@@ -96,17 +99,13 @@ type Backend struct {
 	handler     cache.ResourceEventHandlerRegistration
 	recorder    record.EventRecorder
 	broadcaster record.EventBroadcaster // non-nil when New built recorder
-	metrics     *backendmetrics.Metrics
-	mapOpts     mapping.Options
+	metrics     *live.Metrics
 	started     atomic.Bool
-
-	// cur is nil until the first list has been applied.
-	cur atomic.Pointer[mapping.Table]
 
 	mu      sync.Mutex // serializes loads and guards the fields below
 	lastRV  string     // resourceVersion last processed, applied or not
-	goodRV  string     // resourceVersion cur came from; "" for none
-	goodUID types.UID  // UID of the object cur came from; "" for none
+	goodRV  string     // resourceVersion the table in effect came from; "" for none
+	goodUID types.UID  // UID of the object it came from; "" for none
 	seen    observation
 	changed chan struct{} // closed and replaced after each processed event
 }
@@ -139,15 +138,11 @@ func New(client kubernetes.Interface, opts Options) (*Backend, error) {
 		b.log = slog.Default()
 	}
 	b.log = b.log.With("backend", Name, "configmap", b.ns+"/"+b.name)
-	b.mapOpts = opts.Mapping
-	if b.mapOpts.Logger == nil {
-		b.mapOpts.Logger = b.log
-	}
-	m, err := backendmetrics.New(opts.Registerer, Name)
+	h, err := live.New(Name, opts.Mapping, b.log, opts.Registerer, ErrNotSynced)
 	if err != nil {
 		return nil, fmt.Errorf("configmap backend: %w", err)
 	}
-	b.metrics = m
+	b.Holder, b.metrics = h, h.Metrics()
 	if b.recorder == nil {
 		host, _ := os.Hostname()
 		b.broadcaster = record.NewBroadcaster()
@@ -169,22 +164,6 @@ func New(client kubernetes.Interface, opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("configmap backend: %w", err)
 	}
 	return b, nil
-}
-
-// Name returns "EKSConfigMap".
-func (b *Backend) Name() string { return Name }
-
-// HasSynced reports whether the ConfigMap (or its absence) has been read
-// once, so Map answers from it.
-func (b *Backend) HasSynced() bool { return b.cur.Load() != nil }
-
-// Map returns the mapping for id, mapping.ErrNotMapped, or ErrNotSynced.
-func (b *Backend) Map(ctx context.Context, id mapping.Identity) (*mapping.Result, error) {
-	t := b.cur.Load()
-	if t == nil {
-		return nil, ErrNotSynced
-	}
-	return t.Map(ctx, id)
 }
 
 // Run watches the ConfigMap until ctx is done. It may be called once.
@@ -223,10 +202,10 @@ func (b *Backend) markSyncedWhenListed(ctx context.Context) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.cur.Load() == nil {
+	if !b.HasSynced() {
 		b.log.Warn("ConfigMap not found; no mappings from this backend until it is created")
-		b.setTable(b.emptyTable(), nil, 0)
-		b.metrics.LastSuccess.Set(1)
+		b.Clear()
+		b.setGood(nil)
 		b.notify(observation{})
 	}
 }
@@ -249,54 +228,42 @@ func (b *Backend) onAdd(obj any) {
 // data is unusable. Called with b.mu held.
 func (b *Backend) apply(cm *corev1.ConfigMap) {
 	log := b.log.With("resourceVersion", cm.ResourceVersion)
-	l := load(Name, cm.Data, b.mapOpts)
-	if len(l.ignored) > 0 {
-		log.Warn("ignoring data keys other than mapRoles, mapUsers and mapAccounts", "keys", l.ignored)
+	es, ps, ignored := read(cm.Namespace+"/"+cm.Name, cm.Data)
+	if len(ignored) > 0 {
+		log.Warn("ignoring data keys other than mapRoles, mapUsers, mapGroups and mapAccounts", "keys", ignored)
 	}
-	for _, p := range l.skipped {
-		b.metrics.Skipped(p.Section).Inc()
-		log.Warn("skipped invalid mapping entry; the others apply", "problem", p.Error())
-	}
-
 	if b.goodRV != "" && b.goodUID != cm.UID {
-		// The object cur came from was deleted and this one created while
-		// the watch was down: its mappings go, as a seen delete would do
-		// (replaced below by cm's, or by none if cm's are refused).
+		// The object the table came from was deleted and this one created
+		// while the watch was down: its mappings go, as a seen delete would
+		// do (replaced below by cm's, or by none if cm's are refused).
 		log.Warn("ConfigMap was deleted and re-created; the deleted one's mappings are removed", "previousResourceVersion", b.goodRV)
-		b.goodRV, b.goodUID = "", ""
+		b.setGood(nil)
 	}
-	if l.err != nil {
-		b.metrics.LoadErrors.Inc()
-		b.metrics.LastSuccess.Set(0)
+	out := b.Load(log, es, ps)
+	if out.Table == nil {
 		kept := "the mappings of resourceVersion " + b.goodRV + " stay in effect"
 		if b.goodRV == "" {
 			// Nothing good seen from this object since this process started
 			// (last-good is never persisted): fail closed with no mappings.
 			kept = "no mappings from this ConfigMap are in effect"
-			b.setTable(b.emptyTable(), nil, 0)
 		}
-		problems := splitJoined(l.err)
-		for _, p := range problems {
+		b.Refuse(b.goodRV == "")
+		for _, p := range out.Refused {
 			log.Error("rejected ConfigMap data; "+kept, "problem", p.Error())
 		}
 		b.recorder.Eventf(cm, corev1.EventTypeWarning, ReasonInvalidMappings,
-			"iamgate rejected this ConfigMap (resourceVersion %s), %s: %s", cm.ResourceVersion, kept, summarize(problems))
+			"iamgate rejected this ConfigMap (resourceVersion %s), %s: %s", cm.ResourceVersion, kept, live.Summarize(out.Refused))
 		b.notify(observation{rv: cm.ResourceVersion, rejected: true})
 		return
 	}
-
-	b.setTable(l.table, cm, len(l.skipped))
-	b.metrics.LastSuccess.Set(1)
-	roles, users, accounts := l.table.Counts()
-	log.Info("loaded mappings", "roles", roles, "users", users, "groups", l.table.GroupCount(),
-		"accounts", accounts, "skipped", len(l.skipped))
-	if len(l.skipped) > 0 || len(l.ignored) > 0 {
-		msg := fmt.Sprintf("iamgate applied this ConfigMap (resourceVersion %s) but skipped %d invalid entries", cm.ResourceVersion, len(l.skipped))
-		if len(l.skipped) > 0 {
-			msg += ": " + summarize(l.skipped)
+	b.setGood(cm)
+	if len(out.Skipped) > 0 || len(ignored) > 0 {
+		msg := fmt.Sprintf("iamgate applied this ConfigMap (resourceVersion %s) but skipped %d invalid entries", cm.ResourceVersion, len(out.Skipped))
+		if len(out.Skipped) > 0 {
+			msg += ": " + live.Summarize(out.Skipped)
 		}
-		if len(l.ignored) > 0 {
-			msg += fmt.Sprintf("; ignored data keys %q (only mapRoles, mapUsers, mapAccounts are read)", l.ignored)
+		if len(ignored) > 0 {
+			msg += fmt.Sprintf("; ignored data keys %q (only mapRoles, mapUsers, mapGroups, mapAccounts are read)", ignored)
 		}
 		b.recorder.Event(cm, corev1.EventTypeWarning, ReasonSkippedMappings, msg)
 	}
@@ -318,22 +285,19 @@ func (b *Backend) onDelete(obj any) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.lastRV = ""
-	b.setTable(b.emptyTable(), nil, 0)
-	b.metrics.LastSuccess.Set(1)
+	b.Clear()
+	b.setGood(nil)
 	b.log.Warn("ConfigMap deleted; its mappings are removed")
 	b.notify(observation{deleted: true})
 }
 
-// setTable swaps t, built from the object from (nil for none) with skipped
-// entries left out, in and updates the entry gauges. Called with b.mu held.
-func (b *Backend) setTable(t *mapping.Table, from *corev1.ConfigMap, skipped int) {
-	b.cur.Store(t)
+// setGood records the object the table in effect came from (nil for
+// none). Called with b.mu held.
+func (b *Backend) setGood(from *corev1.ConfigMap) {
 	b.goodRV, b.goodUID = "", ""
 	if from != nil {
 		b.goodRV, b.goodUID = from.ResourceVersion, from.UID
 	}
-	b.metrics.Invalid.Set(float64(skipped))
-	b.metrics.SetEntries(t)
 }
 
 // notify publishes o and wakes waiters. Called with b.mu held.
@@ -348,9 +312,4 @@ func (b *Backend) observed() (observation, <-chan struct{}) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.seen, b.changed
-}
-
-func (b *Backend) emptyTable() *mapping.Table {
-	t, _ := mapping.NewTableWithOptions(Name, mapping.Spec{}, b.mapOpts) // no entries, a name: never fails
-	return t
 }

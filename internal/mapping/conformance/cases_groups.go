@@ -1,13 +1,15 @@
 package conformance
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
-func runGroups(t *testing.T, f Factory) {
+func runGroups(t *testing.T, f Factory, caps Capabilities) {
 	newResolver := func() *fakeGroups {
 		return &fakeGroups{
 			byUser: map[string][]string{
@@ -22,16 +24,16 @@ func runGroups(t *testing.T, f Factory) {
 			fail: map[string]bool{userARN(acct, "erin"): true},
 		}
 	}
-	groups := []mapping.GroupMapping{
-		{GroupARN: groupARN(acct, "devs"), Username: "member", Groups: []string{"devs", "readers"}},
-		{GroupARN: groupARN(acct, "ops"), Username: "member", Groups: []string{"readers", "ops"}},
+	groups := []mapping.Entry{
+		{Kind: mapping.KindGroup, ARN: groupARN(acct, "devs"), Username: "member", Groups: []string{"devs", "readers"}},
+		{Kind: mapping.KindGroup, ARN: groupARN(acct, "ops"), Username: "member", Groups: []string{"readers", "ops"}},
 	}
 
 	t.Run("MemberMapped", func(t *testing.T) {
 		g := newResolver()
-		otherDevs := mapping.GroupMapping{GroupARN: groupARN(other, "devs"), Username: "other-devs"}
-		cnDevs := mapping.GroupMapping{GroupARN: "arn:aws-cn:iam::" + acct + ":group/devs", Username: "cn-devs"}
-		m := build(t, f, mapping.Spec{Groups: append([]mapping.GroupMapping{otherDevs, cnDevs}, groups...)}, mapping.Options{Groups: g})
+		otherDevs := mapping.Entry{Kind: mapping.KindGroup, ARN: groupARN(other, "devs"), Username: "other-devs"}
+		cnDevs := mapping.Entry{Kind: mapping.KindGroup, ARN: "arn:aws-cn:iam::" + acct + ":group/devs", Username: "cn-devs"}
+		m := build(t, f, spec{Groups: append([]mapping.Entry{otherDevs, cnDevs}, groups...)}, rules.Options{Groups: g})
 		r := mustMap(t, m, iamUser(t, acct, "alice"))
 		want(t, r, "member", "devs", "readers")
 		if !strings.Contains(r.Source, "mapGroups[") {
@@ -47,33 +49,33 @@ func runGroups(t *testing.T, f Factory) {
 	t.Run("MergedInEntryOrder", func(t *testing.T) {
 		// bob is in ops and devs (listed ops first by IAM); entries say devs
 		// first, so devs' groups come first, duplicates once.
-		m := build(t, f, mapping.Spec{Groups: groups}, mapping.Options{Groups: newResolver()})
+		m := build(t, f, spec{Groups: groups}, rules.Options{Groups: newResolver()})
 		want(t, mustMap(t, m, iamUser(t, acct, "bob")), "member", "devs", "readers", "ops")
 	})
 	t.Run("DifferentUsernamesDeny", func(t *testing.T) {
-		gs := []mapping.GroupMapping{
-			{GroupARN: groupARN(acct, "devs"), Username: "dev"},
-			{GroupARN: groupARN(acct, "ops"), Username: "op"},
+		gs := []mapping.Entry{
+			{Kind: mapping.KindGroup, ARN: groupARN(acct, "devs"), Username: "dev"},
+			{Kind: mapping.KindGroup, ARN: groupARN(acct, "ops"), Username: "op"},
 		}
-		m := build(t, f, mapping.Spec{Groups: gs, Accounts: []string{acct}}, mapping.Options{Groups: newResolver()})
+		m := build(t, f, spec{Groups: gs, Accounts: []string{acct}}, rules.Options{Groups: newResolver()})
 		mustFail(t, m, iamUser(t, acct, "bob"))
 		want(t, mustMap(t, m, iamUser(t, acct, "alice")), "dev")
 	})
-	t.Run("ResolverErrorNotMapped", func(t *testing.T) {
-		m := build(t, f, mapping.Spec{Groups: groups}, mapping.Options{Groups: newResolver()})
-		mustNotMap(t, m, iamUser(t, acct, "erin"))
+	t.Run("ResolverErrorDenies", func(t *testing.T) {
+		m := build(t, f, spec{Groups: groups}, rules.Options{Groups: newResolver()})
+		mustFail(t, m, iamUser(t, acct, "erin"))
 	})
 	t.Run("NoResolverNeverMatches", func(t *testing.T) {
-		m := build(t, f, mapping.Spec{Groups: groups}, mapping.Options{})
+		m := build(t, f, spec{Groups: groups}, rules.Options{})
 		mustNotMap(t, m, iamUser(t, acct, "alice"))
 	})
 	t.Run("DirectMappingsWin", func(t *testing.T) {
 		g := newResolver()
-		users := []mapping.UserMapping{
-			{UserARN: userARN(acct, "direct"), Username: "direct"},
-			{UserARN: userARN(acct, "patt*"), Username: "pattern"},
+		users := []mapping.Entry{
+			{Kind: mapping.KindUser, ARN: userARN(acct, "direct"), Username: "direct"},
+			{Kind: mapping.KindUser, ARN: userARN(acct, "patt*"), Username: "pattern"},
 		}
-		m := build(t, f, mapping.Spec{Users: users, Groups: groups}, mapping.Options{Groups: g})
+		m := build(t, f, spec{Users: users, Groups: groups}, rules.Options{Groups: g})
 		want(t, mustMap(t, m, iamUser(t, acct, "direct")), "direct")
 		want(t, mustMap(t, m, iamUser(t, acct, "patterned")), "pattern")
 		if n := g.callCount(); n != 0 {
@@ -82,7 +84,7 @@ func runGroups(t *testing.T, f Factory) {
 	})
 	t.Run("OnlyIAMUsers", func(t *testing.T) {
 		g := newResolver()
-		m := build(t, f, mapping.Spec{Groups: groups}, mapping.Options{Groups: g})
+		m := build(t, f, spec{Groups: groups}, rules.Options{Groups: g})
 		mustNotMap(t, m, session(t, "aws", acct, "alice", "s"))
 		mustNotMap(t, m, ident(t, "arn:aws:iam::"+acct+":root", acct, ""))
 		mustNotMap(t, m, ident(t, "arn:aws:sts::"+acct+":federated-user/alice", acct+":alice", ""))
@@ -93,17 +95,42 @@ func runGroups(t *testing.T, f Factory) {
 		}
 	})
 	t.Run("MapAccountsAfterGroups", func(t *testing.T) {
-		m := build(t, f, mapping.Spec{Groups: groups, Accounts: []string{acct}}, mapping.Options{Groups: newResolver()})
+		if caps.NoAccounts {
+			t.Skip("the backend's format has no mapAccounts")
+		}
+		m := build(t, f, spec{Groups: groups, Accounts: []string{acct}}, rules.Options{Groups: newResolver()})
 		want(t, mustMap(t, m, iamUser(t, acct, "alice")), "member", "devs", "readers")
 		want(t, mustMap(t, m, iamUser(t, acct, "carol")), userARN(acct, "carol"))
-		// IAM unreachable: no group-derived mapping, but the account
-		// fallback still applies as if the user were in no group.
-		want(t, mustMap(t, m, iamUser(t, acct, "erin")), userARN(acct, "erin"))
+		// IAM unreachable: a group entry might have applied, so the
+		// account fallback must not decide instead (GroupLookupFailureDenies).
+		mustFail(t, m, iamUser(t, acct, "erin"))
 	})
 	t.Run("BadEntriesRefused", func(t *testing.T) {
 		for _, a := range []string{groupARN(acct, "dev*"), groupARN("1234", "devs"), roleARN(acct, "devs"), "arn:aws:iam::" + acct + ":group/", ""} {
-			refused(t, f, mapping.Spec{Groups: []mapping.GroupMapping{{GroupARN: a, Username: "member"}}},
-				mapping.Options{Groups: newResolver()}, iamUser(t, acct, "alice"))
+			refused(t, f, spec{Groups: []mapping.Entry{{Kind: mapping.KindGroup, ARN: a, Username: "member"}}},
+				rules.Options{Groups: newResolver()}, iamUser(t, acct, "alice"))
 		}
 	})
+}
+
+// runGroupLookupFailure checks that when IAM cannot say which groups a user
+// is in and mapGroups entries for the user's account exist, the review is
+// denied: not left to mapAccounts (a later backend is the chain's part,
+// tested in package mapping), and says why.
+func runGroupLookupFailure(t *testing.T, f Factory, caps Capabilities) {
+	g := &fakeGroups{fail: map[string]bool{userARN(acct, "erin"): true}}
+	m := build(t, f, spec{
+		Groups:   []mapping.Entry{{Kind: mapping.KindGroup, ARN: groupARN(acct, "admins"), Username: "admin", Groups: []string{"system:masters"}}},
+		Accounts: []string{acct, other},
+	}, rules.Options{Groups: g})
+	_, err := m.Map(t.Context(), iamUser(t, acct, "erin"))
+	if !errors.Is(err, mapping.ErrGroupLookup) {
+		t.Errorf("Map with IAM failing = %v, want mapping.ErrGroupLookup", err)
+	}
+	if caps.NoAccounts {
+		return
+	}
+	// No group entry for the other account: IAM is not asked, the account
+	// entry applies.
+	want(t, mustMap(t, m, iamUser(t, other, "erin")), userARN(other, "erin"))
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
 const (
@@ -13,7 +14,7 @@ const (
 )
 
 func runEC2(t *testing.T, f Factory) {
-	node := mapping.RoleMapping{RoleARN: roleARN(acct, "node"), Username: "system:node:{{EC2PrivateDNSName}}",
+	node := mapping.Entry{Kind: mapping.KindRole, ARN: roleARN(acct, "node"), Username: "system:node:{{EC2PrivateDNSName}}",
 		Groups: []string{"system:bootstrappers", "system:nodes"}}
 	newEC2 := func() *fakeEC2 {
 		return &fakeEC2{names: map[string]string{
@@ -24,16 +25,16 @@ func runEC2(t *testing.T, f Factory) {
 			other + "/" + "i-0123456789abcdef3": "ip-10-0-0-3.ec2.internal",
 		}}
 	}
-	spec := mapping.Spec{Roles: []mapping.RoleMapping{node}, Accounts: []string{acct}}
+	spec := spec{Roles: []mapping.Entry{node}, Accounts: []string{acct}}
 
 	t.Run("Resolved", func(t *testing.T) {
-		m := build(t, f, spec, mapping.Options{EC2: newEC2()})
+		m := build(t, f, spec, rules.Options{EC2: newEC2()})
 		want(t, mustMap(t, m, session(t, "aws", acct, "node", instance17)), "system:node:ip-10-0-0-1.ec2.internal", "system:bootstrappers", "system:nodes")
 		want(t, mustMap(t, m, session(t, "aws", acct, "node", instance8)), "system:node:ip-10-0-0-2.ec2.internal", "system:bootstrappers", "system:nodes")
 	})
 	t.Run("FailuresDeny", func(t *testing.T) {
 		e := newEC2()
-		m := build(t, f, spec, mapping.Options{EC2: e})
+		m := build(t, f, spec, rules.Options{EC2: e})
 		// Not even the mapAccounts fallback: the entry matched and failed.
 		for _, sess := range []string{
 			"i-0123456789abcdef9",                        // lookup fails
@@ -52,62 +53,62 @@ func runEC2(t *testing.T, f Factory) {
 		}
 	})
 	t.Run("NoResolverDenies", func(t *testing.T) {
-		m := build(t, f, spec, mapping.Options{})
+		m := build(t, f, spec, rules.Options{})
 		id := session(t, "aws", acct, "node", instance17)
 		_, err := m.Map(t.Context(), id)
-		if !errors.Is(err, mapping.ErrEC2PrivateDNSNameUnsupported) {
+		if !errors.Is(err, rules.ErrEC2PrivateDNSNameUnsupported) {
 			t.Errorf("Map = %v, want ErrEC2PrivateDNSNameUnsupported", err)
 		}
 	})
 }
 
 func runReserved(t *testing.T, f Factory) {
-	none := mapping.Options{}
-	r := func(username string, groups ...string) mapping.RoleMapping {
-		return mapping.RoleMapping{RoleARN: roleARN(acct, "r"), Username: username, Groups: groups}
+	none := rules.Options{}
+	r := func(username string, groups ...string) mapping.Entry {
+		return mapping.Entry{Kind: mapping.KindRole, ARN: roleARN(acct, "r"), Username: username, Groups: groups}
 	}
 	probe := func(sess string) mapping.Identity { return session(t, "aws", acct, "r", sess) }
 
 	t.Run("SafeFormsLoad", func(t *testing.T) {
-		m := build(t, f, mapping.Spec{Roles: []mapping.RoleMapping{
+		m := build(t, f, spec{Roles: []mapping.Entry{
 			r("system:node:{{SessionName}}", "system:masters", "system:bootstrappers", "system:nodes", "system:node-proxier", "eks:kube-proxy-windows"),
 		}}, none)
 		want(t, mustMap(t, m, probe("fargate-ip-10-0-0-1")), "system:node:fargate-ip-10-0-0-1",
 			"system:masters", "system:bootstrappers", "system:nodes", "system:node-proxier", "eks:kube-proxy-windows")
 	})
 	t.Run("LiteralRefused", func(t *testing.T) {
-		for _, m := range []mapping.RoleMapping{
+		for _, m := range []mapping.Entry{
 			r("system:admin"), r("System:Admin"), r("eks:x"), r("aws:x"), r("amazon:x"), r("iam:x"),
 			r("system:node:{{SessionNameRaw}}"), r("system:serviceaccount:kube-system:{{SessionName}}"),
 			r("u", "system:authenticated"), r("u", "system:masters2"), r("u", "eks:{{SessionName}}"), r("u", "SYSTEM:masters"),
 			r("system:node:{{AccessKeyID}}"), r("u", "system:node:{{EC2PrivateDNSName}}"),
 		} {
 			t.Run(m.Username+"/"+firstOr(m.Groups), func(t *testing.T) {
-				refused(t, f, mapping.Spec{Roles: []mapping.RoleMapping{m}}, none, probe("s"))
+				refused(t, f, spec{Roles: []mapping.Entry{m}}, none, probe("s"))
 			})
 		}
 	})
 	t.Run("TemplateBeforeColonRefused", func(t *testing.T) {
 		// Session "system" would render system:masters.
-		for _, m := range []mapping.RoleMapping{
+		for _, m := range []mapping.Entry{
 			r("{{SessionName}}:masters"), r("u", "{{SessionName}}:masters"), r("x{{SessionNameRaw}}:y"), r("{{AccountID}}:admin"),
 		} {
-			refused(t, f, mapping.Spec{Roles: []mapping.RoleMapping{m}}, none, probe("system"), probe("eks"))
+			refused(t, f, spec{Roles: []mapping.Entry{m}}, none, probe("system"), probe("eks"))
 		}
 	})
 	t.Run("Allowlist", func(t *testing.T) {
-		spec := mapping.Spec{Roles: []mapping.RoleMapping{r("eks:operator:{{SessionName}}", "eks:operators")}}
+		spec := spec{Roles: []mapping.Entry{r("eks:operator:{{SessionName}}", "eks:operators")}}
 		refused(t, f, spec, none, probe("s"))
-		m := build(t, f, spec, mapping.Options{AllowReserved: []string{"eks:operator:{{SessionName}}", "eks:operators"}})
+		m := build(t, f, spec, rules.Options{AllowReserved: []string{"eks:operator:{{SessionName}}", "eks:operators"}})
 		want(t, mustMap(t, m, probe("s")), "eks:operator:s", "eks:operators")
 		// Exact text only.
-		refused(t, f, spec, mapping.Options{AllowReserved: []string{"eks:operator:", "eks:"}}, probe("s"))
+		refused(t, f, spec, rules.Options{AllowReserved: []string{"eks:operator:", "eks:"}}, probe("s"))
 	})
 	t.Run("BackendReservedUsernamePrefixes", func(t *testing.T) {
-		opts := mapping.Options{ReservedUsernamePrefixes: []string{"admin:", "system:"}}
-		refused(t, f, mapping.Spec{Roles: []mapping.RoleMapping{r("admin:{{SessionName}}")}}, opts, probe("s"))
-		refused(t, f, mapping.Spec{Roles: []mapping.RoleMapping{r("system:node:{{SessionName}}")}}, opts, probe("s"))
-		m := build(t, f, mapping.Spec{Roles: []mapping.RoleMapping{r("{{AccessKeyID}}")}}, opts)
+		opts := rules.Options{ReservedUsernamePrefixes: []string{"admin:", "system:"}}
+		refused(t, f, spec{Roles: []mapping.Entry{r("admin:{{SessionName}}")}}, opts, probe("s"))
+		refused(t, f, spec{Roles: []mapping.Entry{r("system:node:{{SessionName}}")}}, opts, probe("s"))
+		m := build(t, f, spec{Roles: []mapping.Entry{r("{{AccessKeyID}}")}}, opts)
 		want(t, mustMap(t, m, probe("s")), akid)
 		id := probe("s")
 		id.AccessKeyID = "Admin:x"

@@ -5,14 +5,15 @@ import (
 	"testing"
 
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
 func runSSO(t *testing.T, f Factory) {
-	on := mapping.Options{SSORoleMatch: true}
-	dev := mapping.RoleMapping{SSO: &mapping.SSOMapping{PermissionSetName: "Dev", AccountID: acct}, Username: "dev:{{SessionName}}", Groups: []string{"devs"}}
+	on := rules.Options{SSORoleMatch: true}
+	dev := mapping.Entry{Kind: mapping.KindSSO, SSO: &mapping.SSO{PermissionSetName: "Dev", AccountID: acct}, Username: "dev:{{SessionName}}", Groups: []string{"devs"}}
 
 	t.Run("ExactPermissionSet", func(t *testing.T) {
-		m := build(t, f, mapping.Spec{Roles: []mapping.RoleMapping{dev}}, on)
+		m := build(t, f, spec{Roles: []mapping.Entry{dev}}, on)
 		r := mustMap(t, m, session(t, "aws", acct, ssoRole("Dev"), "alice"))
 		want(t, r, "dev:alice", "devs")
 		if !strings.Contains(r.Source, "mapRoles[") {
@@ -33,24 +34,24 @@ func runSSO(t *testing.T, f Factory) {
 		mustNotMap(t, m, iamUser(t, acct, ssoRole("Dev")))
 	})
 	t.Run("UnderscoreInPermissionSet", func(t *testing.T) {
-		da := mapping.RoleMapping{SSO: &mapping.SSOMapping{PermissionSetName: "Dev_admin", AccountID: acct}, Username: "dev-admin"}
-		m := build(t, f, mapping.Spec{Roles: []mapping.RoleMapping{da}}, on)
+		da := mapping.Entry{Kind: mapping.KindSSO, SSO: &mapping.SSO{PermissionSetName: "Dev_admin", AccountID: acct}, Username: "dev-admin"}
+		m := build(t, f, spec{Roles: []mapping.Entry{da}}, on)
 		want(t, mustMap(t, m, session(t, "aws", acct, ssoRole("Dev_admin"), "s")), "dev-admin")
 		mustNotMap(t, m, session(t, "aws", acct, ssoRole("Dev"), "s"))
 	})
 	t.Run("ExplicitPartition", func(t *testing.T) {
 		// aws-iam-authenticator stopped matching when partition was given.
 		aws := dev
-		aws.SSO = &mapping.SSOMapping{PermissionSetName: "Dev", AccountID: acct, Partition: "aws"}
-		cn := mapping.RoleMapping{SSO: &mapping.SSOMapping{PermissionSetName: "Ops", AccountID: acct, Partition: "aws-cn"}, Username: "ops"}
-		m := build(t, f, mapping.Spec{Roles: []mapping.RoleMapping{aws, cn}}, on)
+		aws.SSO = &mapping.SSO{PermissionSetName: "Dev", AccountID: acct, Partition: "aws"}
+		cn := mapping.Entry{Kind: mapping.KindSSO, SSO: &mapping.SSO{PermissionSetName: "Ops", AccountID: acct, Partition: "aws-cn"}, Username: "ops"}
+		m := build(t, f, spec{Roles: []mapping.Entry{aws, cn}}, on)
 		want(t, mustMap(t, m, session(t, "aws", acct, ssoRole("Dev"), "bob")), "dev:bob", "devs")
 		mustNotMap(t, m, session(t, "aws-us-gov", acct, ssoRole("Dev"), "bob"))
 		want(t, mustMap(t, m, session(t, "aws-cn", acct, ssoRole("Ops"), "bob")), "ops")
 		mustNotMap(t, m, session(t, "aws", acct, ssoRole("Ops"), "bob"))
 	})
 	t.Run("RolePath", func(t *testing.T) {
-		m := build(t, f, mapping.Spec{Roles: []mapping.RoleMapping{dev}}, on)
+		m := build(t, f, spec{Roles: []mapping.Entry{dev}}, on)
 		for _, path := range []string{"", "aws-reserved/sso.amazonaws.com/", "aws-reserved/sso.amazonaws.com/eu-west-1/"} {
 			a := "arn:aws:iam::" + acct + ":role/" + path + ssoRole("Dev")
 			want(t, mustMap(t, m, ident(t, a, roleUID, "")), "dev:", "devs")
@@ -58,19 +59,19 @@ func runSSO(t *testing.T, f Factory) {
 		mustNotMap(t, m, ident(t, "arn:aws:iam::"+acct+":role/other/"+ssoRole("Dev"), roleUID, ""))
 	})
 	t.Run("GateOffNeverMatches", func(t *testing.T) {
-		m := build(t, f, mapping.Spec{Roles: []mapping.RoleMapping{dev}}, mapping.Options{})
+		m := build(t, f, spec{Roles: []mapping.Entry{dev}}, rules.Options{})
 		mustNotMap(t, m, session(t, "aws", acct, ssoRole("Dev"), "alice"))
 	})
 	t.Run("ExactARNBeatsSSO", func(t *testing.T) {
-		exact := mapping.RoleMapping{RoleARN: roleARN(acct, ssoRole("Dev")), Username: "exact"}
-		m := build(t, f, mapping.Spec{Roles: []mapping.RoleMapping{exact, dev}}, on)
+		exact := mapping.Entry{Kind: mapping.KindRole, ARN: roleARN(acct, ssoRole("Dev")), Username: "exact"}
+		m := build(t, f, spec{Roles: []mapping.Entry{exact, dev}}, on)
 		want(t, mustMap(t, m, session(t, "aws", acct, ssoRole("Dev"), "s")), "exact")
-		m = build(t, f, mapping.Spec{Roles: []mapping.RoleMapping{dev, exact}}, on)
+		m = build(t, f, spec{Roles: []mapping.Entry{dev, exact}}, on)
 		want(t, mustMap(t, m, session(t, "aws", acct, ssoRole("Dev"), "s")), "exact")
 	})
 	t.Run("BadEntriesRefused", func(t *testing.T) {
 		probe := session(t, "aws", acct, ssoRole("Dev"), "s")
-		for name, s := range map[string]*mapping.SSOMapping{
+		for name, s := range map[string]*mapping.SSO{
 			"no name":        {AccountID: acct},
 			"bad account":    {PermissionSetName: "Dev", AccountID: "1234"},
 			"no account":     {PermissionSetName: "Dev"},
@@ -79,13 +80,13 @@ func runSSO(t *testing.T, f Factory) {
 			"bad characters": {PermissionSetName: "Dev/x", AccountID: acct},
 		} {
 			t.Run(name, func(t *testing.T) {
-				refused(t, f, mapping.Spec{Roles: []mapping.RoleMapping{{SSO: s, Username: "dev"}}}, on, probe)
+				refused(t, f, spec{Roles: []mapping.Entry{{Kind: mapping.KindSSO, SSO: s, Username: "dev"}}}, on, probe)
 			})
 		}
 		t.Run("sso and rolearn", func(t *testing.T) {
 			both := dev
-			both.RoleARN = roleARN(acct, "x")
-			refused(t, f, mapping.Spec{Roles: []mapping.RoleMapping{both}}, on, probe, session(t, "aws", acct, "x", "s"))
+			both.ARN = roleARN(acct, "x")
+			refused(t, f, spec{Roles: []mapping.Entry{both}}, on, probe, session(t, "aws", acct, "x", "s"))
 		})
 	})
 }

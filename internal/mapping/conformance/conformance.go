@@ -13,12 +13,11 @@ import (
 
 	"github.com/iamgate/iamgate/internal/arn"
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
-// NewBackend builds a backend holding exactly the given entries. It must
-// return only once the backend serves them: an asynchronous backend waits
-// for its first load. Entries are valid (they passed mapping.Parse*).
-type NewBackend func(t *testing.T, roles []mapping.RoleMapping, users []mapping.UserMapping, accounts []string) mapping.Mapper
+// newBackend builds a backend from the core cases' valid entries.
+type newBackend func(t *testing.T, roles []mapping.Entry, users []mapping.Entry, accounts []string) mapping.Mapper
 
 const (
 	acct    = "111122223333"
@@ -90,32 +89,15 @@ func want(t *testing.T, r *mapping.Result, username string, groups ...string) {
 	}
 }
 
-// Options describes what a backend's source format can express, so the
-// suite skips only the cases that format cannot state at all.
-type Options struct {
-	// NoAccounts is for formats without mapAccounts (the IAMIdentityMapping
-	// CRD): the MapAccounts case is skipped and every other case's factory
-	// call gets nil accounts (those cases pass accounts only to show that a
-	// failed or absent entry does not fall back to them).
-	NoAccounts bool
-}
-
-// Run runs the core suite (roles, users, accounts, templates, pinning,
-// rendered reserved names) against backends made by newBackend. Backends
-// that take a mapping.Spec and mapping.Options should call RunWithSpec,
-// which runs this too.
-func Run(t *testing.T, newBackend NewBackend) { RunWithOptions(t, Options{}, newBackend) }
-
-// RunWithOptions is Run for backends whose format lacks a feature; see
-// Options.
-func RunWithOptions(t *testing.T, o Options, newBackend NewBackend) {
-	if o.NoAccounts {
-		withAccounts := newBackend
-		newBackend = func(t *testing.T, roles []mapping.RoleMapping, users []mapping.UserMapping, _ []string) mapping.Mapper {
-			return withAccounts(t, roles, users, nil)
-		}
+// runCore runs the cases every format can state: roles, users, accounts,
+// templates, pinning, rendered reserved names.
+func runCore(t *testing.T, f Factory, caps Capabilities) {
+	newBackend := func(t *testing.T, roles, users []mapping.Entry, accounts []string) mapping.Mapper {
+		t.Helper()
+		return build(t, f, spec{Roles: roles, Users: users, Accounts: accounts}, rules.Options{})
 	}
-	admin := mapping.RoleMapping{RoleARN: roleARN(acct, "admin"), Username: "admin", Groups: []string{"system:masters"}}
+	o := caps
+	admin := mapping.Entry{Kind: mapping.KindRole, ARN: roleARN(acct, "admin"), Username: "admin", Groups: []string{"system:masters"}}
 
 	t.Run("Name", func(t *testing.T) {
 		if m := newBackend(t, nil, nil, nil); m.Name() == "" {
@@ -123,7 +105,7 @@ func RunWithOptions(t *testing.T, o Options, newBackend NewBackend) {
 		}
 	})
 	t.Run("AssumedRoleMatchesRole", func(t *testing.T) {
-		m := newBackend(t, []mapping.RoleMapping{admin}, nil, nil)
+		m := newBackend(t, []mapping.Entry{admin}, nil, nil)
 		want(t, mustMap(t, m, session(t, "aws", acct, "admin", "alice")), "admin", "system:masters")
 		if r := mustMap(t, m, session(t, "aws", acct, "admin", "alice")); !strings.Contains(r.Source, "mapRoles[") {
 			t.Errorf("Source = %q, want the mapRoles entry", r.Source)
@@ -133,22 +115,22 @@ func RunWithOptions(t *testing.T, o Options, newBackend NewBackend) {
 		mustNotMap(t, m, session(t, "aws", acct, "dev", "admin"))
 	})
 	t.Run("OtherAccountOrPartitionNotMapped", func(t *testing.T) {
-		m := newBackend(t, []mapping.RoleMapping{admin}, nil, nil)
+		m := newBackend(t, []mapping.Entry{admin}, nil, nil)
 		want(t, mustMap(t, m, session(t, "aws", acct, "admin", "s")), "admin", "system:masters")
 		mustNotMap(t, m, session(t, "aws", other, "admin", "s"))
 		mustNotMap(t, m, session(t, "aws-cn", acct, "admin", "s"))
 		mustNotMap(t, m, session(t, "aws-us-gov", acct, "admin", "s"))
 	})
 	t.Run("CaseInsensitiveARN", func(t *testing.T) {
-		m := newBackend(t, []mapping.RoleMapping{{RoleARN: roleARN(acct, "Admin"), Username: "admin"}}, nil, nil)
+		m := newBackend(t, []mapping.Entry{{Kind: mapping.KindRole, ARN: roleARN(acct, "Admin"), Username: "admin"}}, nil, nil)
 		want(t, mustMap(t, m, session(t, "aws", acct, "ADMIN", "s")), "admin")
 		want(t, mustMap(t, m, session(t, "aws", acct, "admin", "s")), "admin")
 		mustNotMap(t, m, session(t, "aws", acct, "ADMINS", "s"))
 	})
 	t.Run("RolePathEntryMatchesSession", func(t *testing.T) {
-		m := newBackend(t, []mapping.RoleMapping{
-			{RoleARN: "arn:aws:iam::" + acct + ":role/team/dev", Username: "dev"},
-			{RoleARN: "arn:aws:iam::" + acct + ":role/teams/ops/deployer", Username: "deployer", UserID: roleUID},
+		m := newBackend(t, []mapping.Entry{
+			{Kind: mapping.KindRole, ARN: "arn:aws:iam::" + acct + ":role/team/dev", Username: "dev"},
+			{Kind: mapping.KindRole, ARN: "arn:aws:iam::" + acct + ":role/teams/ops/deployer", Username: "deployer", UserID: roleUID},
 		}, nil, nil)
 		want(t, mustMap(t, m, session(t, "aws", acct, "dev", "s")), "dev")
 		want(t, mustMap(t, m, ident(t, "arn:aws:iam::"+acct+":role/team/dev", roleUID, "")), "dev")
@@ -162,16 +144,16 @@ func RunWithOptions(t *testing.T, o Options, newBackend NewBackend) {
 		mustNotMap(t, m, id)
 	})
 	t.Run("LastDuplicateWins", func(t *testing.T) {
-		m := newBackend(t, []mapping.RoleMapping{
-			{RoleARN: roleARN(acct, "admin"), Username: "first", Groups: []string{"system:masters"}},
-			{RoleARN: roleARN(acct, "Admin"), Username: "second", Groups: []string{"viewers"}},
+		m := newBackend(t, []mapping.Entry{
+			{Kind: mapping.KindRole, ARN: roleARN(acct, "admin"), Username: "first", Groups: []string{"system:masters"}},
+			{Kind: mapping.KindRole, ARN: roleARN(acct, "Admin"), Username: "second", Groups: []string{"viewers"}},
 		}, nil, nil)
 		want(t, mustMap(t, m, session(t, "aws", acct, "admin", "s")), "second", "viewers")
 	})
 	t.Run("UserMapping", func(t *testing.T) {
-		users := []mapping.UserMapping{
-			{UserARN: "arn:aws:iam::" + acct + ":user/alice", Username: "alice", Groups: []string{"devs"}},
-			{UserARN: "arn:aws:iam::" + acct + ":user/ops/bob", Username: "bob"},
+		users := []mapping.Entry{
+			{Kind: mapping.KindUser, ARN: "arn:aws:iam::" + acct + ":user/alice", Username: "alice", Groups: []string{"devs"}},
+			{Kind: mapping.KindUser, ARN: "arn:aws:iam::" + acct + ":user/ops/bob", Username: "bob"},
 		}
 		m := newBackend(t, nil, users, nil)
 		want(t, mustMap(t, m, iamUser(t, acct, "alice")), "alice", "devs")
@@ -182,8 +164,8 @@ func RunWithOptions(t *testing.T, o Options, newBackend NewBackend) {
 	})
 	t.Run("UserAndRoleDoNotCross", func(t *testing.T) {
 		m := newBackend(t,
-			[]mapping.RoleMapping{{RoleARN: roleARN(acct, "alice"), Username: "role-alice"}},
-			[]mapping.UserMapping{{UserARN: "arn:aws:iam::" + acct + ":user/admin", Username: "user-admin"}}, nil)
+			[]mapping.Entry{{Kind: mapping.KindRole, ARN: roleARN(acct, "alice"), Username: "role-alice"}},
+			[]mapping.Entry{{Kind: mapping.KindUser, ARN: "arn:aws:iam::" + acct + ":user/admin", Username: "user-admin"}}, nil)
 		want(t, mustMap(t, m, session(t, "aws", acct, "alice", "s")), "role-alice")
 		mustNotMap(t, m, iamUser(t, acct, "alice"))
 		want(t, mustMap(t, m, iamUser(t, acct, "admin")), "user-admin")
@@ -191,7 +173,7 @@ func RunWithOptions(t *testing.T, o Options, newBackend NewBackend) {
 		mustNotMap(t, m, ident(t, "arn:aws:sts::"+acct+":federated-user/alice", acct+":alice", ""))
 	})
 	t.Run("Root", func(t *testing.T) {
-		m := newBackend(t, nil, []mapping.UserMapping{{UserARN: "arn:aws:iam::" + acct + ":root", Username: "root"}}, nil)
+		m := newBackend(t, nil, []mapping.Entry{{Kind: mapping.KindUser, ARN: "arn:aws:iam::" + acct + ":root", Username: "root"}}, nil)
 		want(t, mustMap(t, m, ident(t, "arn:aws:iam::"+acct+":root", acct, "")), "root")
 		mustNotMap(t, m, ident(t, "arn:aws:iam::"+other+":root", other, ""))
 	})
@@ -199,7 +181,7 @@ func RunWithOptions(t *testing.T, o Options, newBackend NewBackend) {
 		if o.NoAccounts {
 			t.Skip("the backend's format has no mapAccounts")
 		}
-		m := newBackend(t, []mapping.RoleMapping{admin}, nil, []string{acct})
+		m := newBackend(t, []mapping.Entry{admin}, nil, []string{acct})
 		r := mustMap(t, m, session(t, "aws", acct, "dev", "s"))
 		want(t, r, "arn:aws:iam::"+acct+":role/dev")
 		if !strings.Contains(r.Source, "mapAccounts["+acct+"]") {
@@ -213,8 +195,8 @@ func RunWithOptions(t *testing.T, o Options, newBackend NewBackend) {
 	})
 	t.Run("Templates", func(t *testing.T) { runTemplates(t, newBackend) })
 	t.Run("EC2PrivateDNSNameIsAnError", func(t *testing.T) {
-		m := newBackend(t, []mapping.RoleMapping{
-			{RoleARN: roleARN(acct, "node"), Username: "system:node:{{EC2PrivateDNSName}}", Groups: []string{"system:nodes"}},
+		m := newBackend(t, []mapping.Entry{
+			{Kind: mapping.KindRole, ARN: roleARN(acct, "node"), Username: "system:node:{{EC2PrivateDNSName}}", Groups: []string{"system:nodes"}},
 			admin,
 		}, nil, []string{acct})
 		// Not even the mapAccounts fallback: the entry matched and failed.
@@ -224,7 +206,7 @@ func RunWithOptions(t *testing.T, o Options, newBackend NewBackend) {
 	t.Run("UserIDPin", func(t *testing.T) {
 		pinned := admin
 		pinned.UserID = roleUID
-		m := newBackend(t, []mapping.RoleMapping{pinned}, nil, nil)
+		m := newBackend(t, []mapping.Entry{pinned}, nil, nil)
 		id := session(t, "aws", acct, "admin", "s")
 		want(t, mustMap(t, m, id), "admin", "system:masters")
 		for _, uid := range []string{"AROAEXAMPLEROLE2222:s", roleUID + "0:s", strings.ToLower(roleUID) + ":s", "", "s"} {
@@ -233,9 +215,9 @@ func RunWithOptions(t *testing.T, o Options, newBackend NewBackend) {
 		}
 	})
 	t.Run("UserIDPinUser", func(t *testing.T) {
-		m := newBackend(t, nil, []mapping.UserMapping{
-			{UserARN: "arn:aws:iam::" + acct + ":user/alice", Username: "alice", UserID: userUID},
-			{UserARN: "arn:aws:iam::" + acct + ":root", Username: "root", UserID: acct},
+		m := newBackend(t, nil, []mapping.Entry{
+			{Kind: mapping.KindUser, ARN: "arn:aws:iam::" + acct + ":user/alice", Username: "alice", UserID: userUID},
+			{Kind: mapping.KindUser, ARN: "arn:aws:iam::" + acct + ":root", Username: "root", UserID: acct},
 		}, nil)
 		id := iamUser(t, acct, "alice")
 		want(t, mustMap(t, m, id), "alice")
@@ -250,9 +232,9 @@ func RunWithOptions(t *testing.T, o Options, newBackend NewBackend) {
 		// The caller chooses the access key ID text the server sees only
 		// through a checked token, but the mapping must not rely on that: a
 		// rendered reserved name denies whatever produced it.
-		m := newBackend(t, []mapping.RoleMapping{
-			{RoleARN: roleARN(acct, "u"), Username: "{{AccessKeyID}}", Groups: []string{"viewers"}},
-			{RoleARN: roleARN(acct, "g"), Username: "g", Groups: []string{"{{AccessKeyID}}"}},
+		m := newBackend(t, []mapping.Entry{
+			{Kind: mapping.KindRole, ARN: roleARN(acct, "u"), Username: "{{AccessKeyID}}", Groups: []string{"viewers"}},
+			{Kind: mapping.KindRole, ARN: roleARN(acct, "g"), Username: "g", Groups: []string{"{{AccessKeyID}}"}},
 		}, nil, []string{acct})
 		want(t, mustMap(t, m, session(t, "aws", acct, "u", "s")), akid, "viewers")
 		want(t, mustMap(t, m, session(t, "aws", acct, "g", "s")), "g", akid)
@@ -270,13 +252,13 @@ func RunWithOptions(t *testing.T, o Options, newBackend NewBackend) {
 		mustNotMap(t, m, iamUser(t, acct, "alice"))
 	})
 	t.Run("ResultNotShared", func(t *testing.T) {
-		m := newBackend(t, []mapping.RoleMapping{admin}, nil, nil)
+		m := newBackend(t, []mapping.Entry{admin}, nil, nil)
 		r := mustMap(t, m, session(t, "aws", acct, "admin", "s"))
 		r.Groups[0] = "tampered"
 		want(t, mustMap(t, m, session(t, "aws", acct, "admin", "s")), "admin", "system:masters")
 	})
 	t.Run("Concurrent", func(t *testing.T) {
-		m := newBackend(t, []mapping.RoleMapping{admin}, nil, []string{acct})
+		m := newBackend(t, []mapping.Entry{admin}, nil, []string{acct})
 		var wg sync.WaitGroup
 		for i := range 8 {
 			wg.Add(1)
@@ -298,7 +280,7 @@ func RunWithOptions(t *testing.T, o Options, newBackend NewBackend) {
 	})
 }
 
-func runTemplates(t *testing.T, newBackend NewBackend) {
+func runTemplates(t *testing.T, newBackend newBackend) {
 	tests := []struct{ name, username, group, want string }{
 		{"AccountID", "u-{{AccountID}}", "g-{{AccountID}}", "u-" + acct},
 		{"SessionName", "u-{{SessionName}}", "g-{{SessionName}}", "u-alice-example.com"},
@@ -308,7 +290,7 @@ func runTemplates(t *testing.T, newBackend NewBackend) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := newBackend(t, []mapping.RoleMapping{{RoleARN: roleARN(acct, "r"), Username: tt.username, Groups: []string{tt.group}}}, nil, nil)
+			m := newBackend(t, []mapping.Entry{{Kind: mapping.KindRole, ARN: roleARN(acct, "r"), Username: tt.username, Groups: []string{tt.group}}}, nil, nil)
 			r := mustMap(t, m, session(t, "aws", acct, "r", "alice@example.com"))
 			wantGroup := "g" + strings.TrimPrefix(tt.want, "u")
 			if tt.group == "g" {
@@ -323,7 +305,7 @@ func runTemplates(t *testing.T, newBackend NewBackend) {
 		})
 	}
 	t.Run("EmptyRenderIsAnError", func(t *testing.T) {
-		m := newBackend(t, nil, []mapping.UserMapping{{UserARN: "arn:aws:iam::" + acct + ":user/u", Username: "{{SessionName}}"}}, []string{acct})
+		m := newBackend(t, nil, []mapping.Entry{{Kind: mapping.KindUser, ARN: "arn:aws:iam::" + acct + ":user/u", Username: "{{SessionName}}"}}, []string{acct})
 		mustFail(t, m, iamUser(t, acct, "u"))
 	})
 }

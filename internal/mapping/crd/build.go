@@ -6,7 +6,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
 // verdict is what one rebuild decided about one object; the status writer
@@ -24,7 +24,7 @@ type verdict struct {
 // which object supplied each entry (for Result.Source) and every
 // object's verdict (for status). Rebuilds swap whole snapshots.
 type snapshot struct {
-	table    *mapping.Table
+	table    *rules.Table
 	owner    map[string]string  // sourceKey of an entry in the table → object name
 	verdicts map[string]verdict // object name → verdict
 	invalid  int
@@ -53,7 +53,7 @@ type snapshot struct {
 //
 // Nothing rejected is ever dropped, so a rejection can only deny more, and
 // adding an object never brings a rejected one into force.
-func build(name string, objs []*unstructured.Unstructured, opts mapping.Options) *snapshot {
+func build(name string, objs []*unstructured.Unstructured, opts rules.Options) *snapshot {
 	sort.Slice(objs, func(i, j int) bool {
 		ti, tj := createdAt(objs[i]), createdAt(objs[j])
 		if ti != tj {

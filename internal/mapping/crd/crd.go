@@ -40,7 +40,8 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/iamgate/iamgate/internal/mapping"
-	"github.com/iamgate/iamgate/internal/mapping/backendmetrics"
+	"github.com/iamgate/iamgate/internal/mapping/live"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
 // The resource, as aws-iam-authenticator names it.
@@ -76,7 +77,7 @@ type Options struct {
 	ResyncPeriod time.Duration
 	// Mapping are the matching options of every table this backend builds
 	// (SSO role matching, IAM group and EC2 resolvers, reserved names).
-	Mapping mapping.Options
+	Mapping rules.Options
 	// ReadOnly leaves status alone, for RBAC without patch on
 	// iamidentitymappings/status or while aws-iam-authenticator still runs
 	// against the same objects (it rewrites status without conditions).
@@ -89,9 +90,9 @@ type Backend struct {
 	name     string
 	client   dynamic.Interface
 	log      *slog.Logger
-	metrics  *backendmetrics.Metrics
+	metrics  *live.Metrics
 	readOnly bool
-	mapOpts  mapping.Options
+	mapOpts  rules.Options
 	informer cache.SharedIndexInformer
 	queue    workqueue.TypedRateLimitingInterface[string]
 
@@ -125,14 +126,14 @@ func New(client dynamic.Interface, opts Options) (*Backend, error) {
 		b.log = slog.Default()
 	}
 	b.log = b.log.With("backend", b.name)
-	m, err := backendmetrics.New(opts.Registerer, b.name)
+	m, err := live.NewMetrics(opts.Registerer, b.name)
 	if err != nil {
 		return nil, err
 	}
 	b.metrics = m
-	empty, err := mapping.NewTableWithOptions(b.name, mapping.Spec{}, b.mapOpts)
-	if err != nil {
-		return nil, fmt.Errorf("crd backend: %w", err)
+	empty, probs := rules.Build(b.name, nil, b.mapOpts)
+	if len(probs) > 0 {
+		return nil, fmt.Errorf("crd backend: %w", probs[0])
 	}
 	b.snap.Store(&snapshot{table: empty, owner: map[string]string{}, verdicts: map[string]verdict{}})
 
@@ -187,10 +188,30 @@ func (b *Backend) Map(ctx context.Context, id mapping.Identity) (*mapping.Result
 	if err != nil {
 		return nil, err
 	}
-	if obj := s.owner[strings.ToLower(strings.TrimPrefix(r.Source, b.name+" "))]; obj != "" {
+	s.nameOwner(b.name, r)
+	return r, nil
+}
+
+// Explain traces Map: the same table, the same Source.
+func (b *Backend) Explain(ctx context.Context, id mapping.Identity) mapping.Trace {
+	if !b.synced.Load() {
+		bt := mapping.BackendTrace{Backend: b.name, Err: ErrNotSynced}
+		return mapping.Trace{Identity: id, Backends: []mapping.BackendTrace{bt}, Err: ErrNotSynced}
+	}
+	s := b.snap.Load()
+	tr := s.table.Explain(ctx, id)
+	if tr.Result != nil {
+		s.nameOwner(b.name, tr.Result)
+		tr.Backends[0].Result = tr.Result
+	}
+	return tr
+}
+
+// nameOwner adds the object that supplied r's entry to r.Source.
+func (s *snapshot) nameOwner(backend string, r *mapping.Result) {
+	if obj := s.owner[strings.ToLower(strings.TrimPrefix(r.Source, backend+" "))]; obj != "" {
 		r.Source += " (" + Kind + " " + obj + ")"
 	}
-	return r, nil
 }
 
 // Run watches the objects until ctx is done. It returns nil on cancellation

@@ -9,6 +9,7 @@ import (
 
 	"github.com/iamgate/iamgate/internal/arn"
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
 // Condition reasons written to status.conditions[type=Valid].
@@ -36,14 +37,12 @@ type entry struct {
 	key     string // "role:"+RoleKey, "user:"+lower-cased ARN, "mapGroups:"+group key, or section+":"+lower-cased text
 	exact   bool   // a role, user or root ARN (not a pattern or group)
 	section string
-	role    mapping.RoleMapping
-	user    mapping.UserMapping
-	group   mapping.GroupMapping
+	m       mapping.Entry // the spec as an entry of section's kind
 	canon   string
 	userID  string // spec.userID
-	// placeholder marks the stand-in for an invalid object: its mapping
-	// carries only the principal, with Rejected set, so the table denies
-	// that principal rather than let an older entry for it apply.
+	// placeholder marks the stand-in for an invalid object: its entry
+	// carries only the principal, refused, so the table denies that
+	// principal rather than let an older entry for it apply.
 	placeholder bool
 
 	created   int64   // the object's creationTimestamp, in seconds
@@ -52,11 +51,11 @@ type entry struct {
 }
 
 // evaluate reads and checks one object's spec with the rules every backend
-// shares (mapping.*.ValidateWith). spec.arn may be an IAM role, user or
+// shares (rules.Check). spec.arn may be an IAM role, user or
 // root ARN, an assumed-role ARN (standing for its role), an IAM group ARN
 // or a role/user pattern, whatever a mapRoles/mapUsers/mapGroups entry may
 // hold.
-func evaluate(o *unstructured.Unstructured, opts mapping.Options) (entry, error) {
+func evaluate(o *unstructured.Unstructured, opts rules.Options) (entry, error) {
 	e := entry{name: o.GetName(), gen: o.GetGeneration()}
 	var a, username, userID string
 	var err error
@@ -72,18 +71,17 @@ func evaluate(o *unstructured.Unstructured, opts mapping.Options) (entry, error)
 	if a == "" {
 		return e, errors.New("spec.arn is empty")
 	}
-	e.role = mapping.RoleMapping{RoleARN: a, Username: username, Groups: groups, UserID: userID}
-	e.user = mapping.UserMapping{UserARN: a, Username: username, Groups: groups, UserID: userID}
-	e.group = mapping.GroupMapping{GroupARN: a, Username: username, Groups: groups, UserID: userID}
+	e.m = mapping.Entry{ARN: a, Username: username, Groups: groups, UserID: userID,
+		Origin: mapping.Origin{Backend: DefaultName, Object: o.GetName(), Section: mapping.SectionSpec}}
 	p, perr := arn.Parse(a)
 	switch {
 	case perr == nil && (p.Type == arn.TypeRole || p.Type == arn.TypeAssumedRole):
 		key, _ := p.RoleKey()
 		e.section, e.key, e.exact = mapping.SectionRoles, "role:"+key, true
-		err = e.role.ValidateWith(opts)
+		err = e.check(opts)
 	case perr == nil && (p.Type == arn.TypeUser || p.Type == arn.TypeRoot):
 		e.section, e.key, e.exact = mapping.SectionUsers, "user:"+strings.ToLower(p.String()), true
-		err = e.user.ValidateWith(opts)
+		err = e.check(opts)
 	case perr == nil:
 		return e, fmt.Errorf("spec.arn %q is a %s ARN; map IAM roles, users, groups or the account root", a, p.Type)
 	default:
@@ -95,6 +93,7 @@ func evaluate(o *unstructured.Unstructured, opts mapping.Options) (entry, error)
 			e.key = e.section + ":" + key // one group under two paths is one principal
 		}
 	}
+	e.m.Kind = kinds[e.section]
 	if err != nil {
 		return e, fmt.Errorf("invalid spec: %w", err)
 	}
@@ -122,7 +121,7 @@ func placeholder(o *unstructured.Unstructured, cause error) (entry, bool) {
 		return entry{}, false
 	}
 	e := entry{name: o.GetName(), gen: o.GetGeneration(),
-		role: mapping.RoleMapping{RoleARN: a}, user: mapping.UserMapping{UserARN: a}, group: mapping.GroupMapping{GroupARN: a}}
+		m: mapping.Entry{ARN: a, Origin: mapping.Origin{Backend: DefaultName, Object: o.GetName(), Section: mapping.SectionSpec}}}
 	p, perr := arn.Parse(a)
 	switch {
 	case perr == nil && (p.Type == arn.TypeRole || p.Type == arn.TypeAssumedRole):
@@ -139,13 +138,12 @@ func placeholder(o *unstructured.Unstructured, cause error) (entry, bool) {
 	}
 	// As in evaluate: a pattern or a group, if the shared rules accept the
 	// ARN with a plain username.
-	probe := mapping.Options{}
 	switch key, isGroup := groupKey(a); {
 	case isGroup:
 		e.section, e.key = mapping.SectionGroups, mapping.SectionGroups+":"+key
-	case (mapping.RoleMapping{RoleARN: a, Username: "probe"}).ValidateWith(probe) == nil:
+	case probe(mapping.KindRole, a):
 		e.section = mapping.SectionRoles
-	case (mapping.UserMapping{UserARN: a, Username: "probe"}).ValidateWith(probe) == nil:
+	case probe(mapping.KindUser, a):
 		e.section = mapping.SectionUsers
 	default:
 		return entry{}, false
@@ -158,15 +156,33 @@ func placeholder(o *unstructured.Unstructured, cause error) (entry, bool) {
 }
 
 // asPlaceholder turns e, an entry that cannot be used because of cause,
-// into its placeholder: what it names only, marked Rejected, which the
-// table turns into a tombstone (see mapping.RoleMapping.Rejected).
+// into its placeholder: what it names only, refused, which the table turns
+// into a tombstone (see mapping.Entry.Refused).
 func (e entry) asPlaceholder(cause error) entry {
-	why := fmt.Sprintf("%s %q: %v", Kind, e.name, cause)
+	why := fmt.Errorf("%s %q: %w", Kind, e.name, cause)
 	return entry{name: e.name, gen: e.gen, key: e.key, exact: e.exact, section: e.section, canon: e.canon, created: e.created,
-		role:        mapping.RoleMapping{RoleARN: e.role.RoleARN, Rejected: why},
-		user:        mapping.UserMapping{UserARN: e.user.UserARN, Rejected: why},
-		group:       mapping.GroupMapping{GroupARN: e.group.GroupARN, Rejected: why},
+		m:           mapping.Entry{Kind: kinds[e.section], ARN: e.m.ARN, Origin: e.m.Origin, Refused: why},
 		placeholder: true}
+}
+
+// kinds are the entry kinds of the sections an object's spec falls in.
+var kinds = map[string]mapping.Kind{
+	mapping.SectionRoles: mapping.KindRole, mapping.SectionUsers: mapping.KindUser, mapping.SectionGroups: mapping.KindGroup,
+}
+
+// check validates e's spec as an entry of its section with opts.
+func (e entry) check(opts rules.Options) error {
+	m := e.m
+	m.Kind = kinds[e.section]
+	_, err := rules.Check(m, opts)
+	return err
+}
+
+// probe reports whether the shared rules accept a as what an entry of
+// kind k names (checked with a plain username).
+func probe(k mapping.Kind, a string) bool {
+	_, err := rules.Check(mapping.Entry{Kind: k, ARN: a, Username: "probe"}, rules.Options{})
+	return err == nil
 }
 
 // groupKey returns what two ARNs of one IAM group have in common, as the
@@ -174,7 +190,7 @@ func (e entry) asPlaceholder(cause error) entry {
 // unique in an account). ok is false unless the shared rules accept a as a
 // group ARN (checked on an entry with a plain username).
 func groupKey(a string) (string, bool) {
-	if (mapping.GroupMapping{GroupARN: a, Username: "probe"}).ValidateWith(mapping.Options{}) != nil {
+	if !probe(mapping.KindGroup, a) {
 		return "", false
 	}
 	parts := strings.SplitN(a, ":", 6)
@@ -186,8 +202,9 @@ func groupKey(a string) (string, bool) {
 }
 
 // fallback picks the section for an ARN arn.Parse refused.
-func fallback(a string, e entry, opts mapping.Options, perr error) (string, error) {
-	roleErr, userErr, groupErr := e.role.ValidateWith(opts), e.user.ValidateWith(opts), e.group.ValidateWith(opts)
+func fallback(a string, e entry, opts rules.Options, perr error) (string, error) {
+	try := func(section string) error { e.section = section; return e.check(opts) }
+	roleErr, userErr, groupErr := try(mapping.SectionRoles), try(mapping.SectionUsers), try(mapping.SectionGroups)
 	switch {
 	case roleErr == nil:
 		return mapping.SectionRoles, nil

@@ -59,8 +59,8 @@ func sameEffect(es []entry) bool {
 			continue
 		}
 		// evaluate fills role, user and group alike from the spec.
-		if a.section != e.section || a.role.Username != e.role.Username ||
-			!slices.Equal(a.role.Groups, e.role.Groups) || a.role.UserID != e.role.UserID {
+		if a.section != e.section || a.m.Username != e.m.Username ||
+			!slices.Equal(a.m.Groups, e.m.Groups) || a.m.UserID != e.m.UserID {
 			return false
 		}
 	}

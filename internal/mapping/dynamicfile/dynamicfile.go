@@ -29,7 +29,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/iamgate/iamgate/internal/mapping"
-	"github.com/iamgate/iamgate/internal/mapping/backendmetrics"
+	"github.com/iamgate/iamgate/internal/mapping/live"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
 // Defaults.
@@ -64,23 +65,21 @@ type Options struct {
 	PollInterval time.Duration
 	// Mapping are the matching options of every table this backend builds
 	// (SSO role matching, IAM group and EC2 resolvers, reserved names).
-	Mapping mapping.Options
+	Mapping rules.Options
 }
 
 // Backend maps identities with the file's entries. Map is safe for
 // concurrent use; Run must be called once to start loading.
 type Backend struct {
-	name    string
-	path    string
-	dir     string
-	strict  bool
-	mapOpts mapping.Options
-	poll    time.Duration
-	log     *slog.Logger
-	m       *backendmetrics.Metrics
+	*live.Holder
+	name   string
+	path   string
+	dir    string
+	strict bool
+	poll   time.Duration
+	log    *slog.Logger
+	m      *live.Metrics
 
-	table   atomic.Pointer[mapping.Table]
-	synced  atomic.Bool
 	started atomic.Bool
 
 	// Owned by the Run goroutine.
@@ -97,7 +96,7 @@ func New(path string, opts Options) (*Backend, error) {
 		return nil, errors.New("dynamic file backend: no path (server.dynamicfilepath)")
 	}
 	b := &Backend{name: opts.Name, path: filepath.Clean(path), strict: opts.UserIDStrict,
-		mapOpts: opts.Mapping, poll: opts.PollInterval, log: opts.Logger}
+		poll: opts.PollInterval, log: opts.Logger}
 	b.dir = filepath.Dir(b.path)
 	if b.name == "" {
 		b.name = DefaultName
@@ -109,36 +108,19 @@ func New(path string, opts Options) (*Backend, error) {
 		b.log = slog.Default()
 	}
 	b.log = b.log.With("backend", b.name, "path", b.path)
-	m, err := backendmetrics.New(opts.Registerer, b.name)
-	if err != nil {
-		return nil, err
-	}
-	b.m = m
-	empty, err := mapping.NewTableWithOptions(b.name, mapping.Spec{}, b.mapOpts)
+	h, err := live.New(b.name, opts.Mapping, b.log, opts.Registerer, ErrNotSynced)
 	if err != nil {
 		return nil, fmt.Errorf("dynamic file backend: %w", err)
 	}
-	b.table.Store(empty)
+	b.Holder, b.m = h, h.Metrics()
 	return b, nil
 }
 
-// Name returns the backendMode name.
-func (b *Backend) Name() string { return b.name }
-
-// HasSynced reports whether a usable file has been loaded at least once.
-// It stays false while the file is missing or broken at start, so /readyz
-// shows the backend never got its data, and Map meanwhile denies with
-// ErrNotSynced (fail closed). Once true it stays true: a later broken file
-// keeps the last good mappings and a deleted file means no mappings.
-func (b *Backend) HasSynced() bool { return b.synced.Load() }
-
-// Map returns the mapping for id, mapping.ErrNotMapped, or ErrNotSynced.
-func (b *Backend) Map(ctx context.Context, id mapping.Identity) (*mapping.Result, error) {
-	if !b.synced.Load() {
-		return nil, ErrNotSynced
-	}
-	return b.table.Load().Map(ctx, id)
-}
+// HasSynced (from live.Holder) stays false while the file is missing or
+// broken at start, so /readyz shows the backend never got its data, and Map
+// meanwhile denies with ErrNotSynced (fail closed). Once true it stays true:
+// a later broken file keeps the last good mappings and a deleted file means
+// no mappings.
 
 // Run loads the file and follows its changes until ctx is done. It returns
 // nil on cancellation and an error only if called twice.
@@ -217,22 +199,17 @@ func (b *Backend) check() {
 			return
 		}
 		b.missing, b.sum = true, ""
-		if !b.synced.Load() {
+		if !b.HasSynced() {
 			b.log.Warn("dynamic file does not exist yet; no mappings and not ready until it does")
 			return
 		}
-		empty, _ := mapping.NewTableWithOptions(b.name, mapping.Spec{}, b.mapOpts)
-		b.table.Store(empty)
-		b.m.Invalid.Set(0)
-		b.m.SetEntries(empty)
-		b.m.LastSuccess.Set(1)
+		b.Clear()
 		b.log.Warn("dynamic file deleted; its mappings are removed")
 		return
 	case err != nil:
 		if msg := err.Error(); msg != b.lastErr {
 			b.lastErr = msg
-			b.m.LoadErrors.Inc()
-			b.m.LastSuccess.Set(0)
+			b.Refuse(false)
 			b.log.Error("cannot read dynamic file; keeping the last good mappings", "err", err)
 		}
 		return
@@ -244,28 +221,15 @@ func (b *Backend) check() {
 		return
 	}
 	b.sum = sum
-	t, c, err := load(b.name, data, b.strict, b.mapOpts)
+	out, c, err := load(b.Holder, b.path, data, b.strict)
 	if err != nil {
-		b.m.LoadErrors.Inc()
-		b.m.LastSuccess.Set(0)
+		b.Refuse(false)
 		b.log.Error("dynamic file is unusable; keeping the last good mappings", "sha256", sum[:16], "err", err)
 		return
 	}
-	b.table.Store(t)
-	b.synced.Store(true)
-	b.m.Invalid.Set(float64(len(c.skipped)))
-	b.m.SetEntries(t)
-	b.m.LastSuccess.Set(1)
-	for _, p := range c.skipped {
-		b.m.Skipped(p.Section).Inc()
-		b.log.Warn("dynamic file entry skipped", "problem", p.Error())
-	}
-	roles, users, accounts := t.Counts()
-	b.log.Info("dynamic file loaded", "sha256", sum[:16], "version", c.version, "roles", roles, "users", users,
-		"groups", t.GroupCount(), "accounts", accounts, "skipped", len(c.skipped))
+	b.Apply(b.log.With("sha256", sum[:16], "version", c.version), out)
 }
 
-// readLimited reads path (following symlinks) up to MaxFileBytes.
 func readLimited(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {

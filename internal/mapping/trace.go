@@ -1,0 +1,96 @@
+package mapping
+
+import (
+	"context"
+	"errors"
+)
+
+// Verdict is why one entry did or did not decide a review. The values are
+// stable: diagnostics, tests and people's scripts match on them.
+type Verdict string
+
+const (
+	VerdictMatched           Verdict = "matched"              // this entry decided the review
+	VerdictOtherARN          Verdict = "other_arn"            // names another principal of the account
+	VerdictPathDiffers       Verdict = "path_differs"         // same user name, another path
+	VerdictAccountDiffers    Verdict = "account_differs"      // same name, another account
+	VerdictAssumedRoleARN    Verdict = "assumed_role_arn"     // an STS session ARN written for the role
+	VerdictLowerPattern      Verdict = "lower_ranked_pattern" // matches, but a more specific entry won
+	VerdictNoPatternMatch    Verdict = "pattern_no_match"     // a pattern of the account that does not fit
+	VerdictShadowed          Verdict = "shadowed"             // a later entry for the same principal wins
+	VerdictRefused           Verdict = "refused_entry_denies" // the last entry for the principal was refused: deny
+	VerdictPinDiffers        Verdict = "userid_pin_differs"   // pinned to another unique ID
+	VerdictNotMember         Verdict = "not_group_member"     // an IAM group the user is not in
+	VerdictGroupLookupFailed Verdict = "group_lookup_failed"  // IAM could not say: deny
+	VerdictReservedName      Verdict = "reserved_name"        // renders a reserved name: deny
+	VerdictEC2LookupFailed   Verdict = "ec2_lookup_failed"    // {{EC2PrivateDNSName}} unresolved: deny
+	VerdictRenderFailed      Verdict = "render_failed"        // a template could not be filled: deny
+	VerdictAmbiguous         Verdict = "ambiguous"            // two entries of equal rank: deny
+	VerdictInactive          Verdict = "inactive"             // loaded but off (feature gate, no resolver)
+)
+
+// Step is one entry's part in a decision.
+type Step struct {
+	Entry   Entry
+	Verdict Verdict
+	// Detail is one line for a person: what differs, and the fix.
+	Detail string
+}
+
+// BackendTrace is one backend's part in a decision. Err is ErrNotMapped when
+// the backend had nothing for the identity (the next backend is asked); any
+// other error denies the review.
+type BackendTrace struct {
+	Backend string
+	Steps   []Step
+	Winner  *Entry
+	Result  *Result
+	Err     error
+}
+
+// Trace is how a decision was reached: the backends asked, in order, and
+// what each said. Result and Err are exactly what Map returns.
+type Trace struct {
+	Identity Identity
+	Backends []BackendTrace
+	Result   *Result
+	Err      error
+}
+
+// ErrGroupLookup is wrapped when IAM could not say which groups a user is
+// in while mapGroups entries could apply: the review is denied rather than
+// left to mapAccounts or a later backend.
+var ErrGroupLookup = errors.New("IAM group lookup failed")
+
+// Chain asks backends in order, as the server does: the first that maps
+// the identity wins, and a backend that fails denies (no later backend may
+// grant something else).
+type Chain []Mapper
+
+// Map returns the first backend's result, or ErrNotMapped.
+func (c Chain) Map(ctx context.Context, id Identity) (*Result, error) {
+	for _, m := range c {
+		res, err := m.Map(ctx, id)
+		if errors.Is(err, ErrNotMapped) {
+			continue
+		}
+		return res, err
+	}
+	return nil, ErrNotMapped
+}
+
+// Explain traces every backend Map asks, in the same order and stopping
+// at the same one.
+func (c Chain) Explain(ctx context.Context, id Identity) Trace {
+	tr := Trace{Identity: id, Err: ErrNotMapped}
+	for _, m := range c {
+		bt := m.Explain(ctx, id)
+		tr.Backends = append(tr.Backends, bt.Backends...)
+		if errors.Is(bt.Err, ErrNotMapped) {
+			continue
+		}
+		tr.Result, tr.Err = bt.Result, bt.Err
+		break
+	}
+	return tr
+}
