@@ -45,7 +45,9 @@ func newResolvers(ctx context.Context, c *config.Config, log *slog.Logger, reg p
 	out := &resolvers{groups: groups}
 	e := c.Server.EC2
 	if e.Region == "" && cfg.Region == "" {
-		log.Warn("no region for EC2 lookups (server.ec2DescribeInstancesRegion or AWS_REGION): {{EC2PrivateDNSName}} mappings will deny")
+		// Said only where it matters: each backend warns when it loads an
+		// entry that needs the lookup (rules.Table.Warnings).
+		log.Debug("no region for EC2 lookups (server.ec2DescribeInstancesRegion or AWS_REGION); {{EC2PrivateDNSName}} mappings would deny")
 		return out, nil
 	}
 	ec2, err := ec2dns.NewFromConfig(cfg, ec2dns.ClientConfig{

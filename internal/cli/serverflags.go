@@ -173,6 +173,9 @@ func applyAWSIamConfig(c *config.Config, path string) error {
 	if c.Server.Partition == "" {
 		c.Server.Partition = doc.Partition
 	}
+	if c.Server.EC2.Region == "" {
+		c.Server.EC2.Region = doc.Region // EKS Anywhere's spec.awsRegion
+	}
 	if !slices.Contains(c.Server.BackendMode, config.BackendMountedFile) {
 		c.Server.BackendMode = append([]string{config.BackendMountedFile}, c.Server.BackendMode...)
 	}

@@ -3,6 +3,7 @@ package mapping
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // Verdict is why one entry did or did not decide a review. The values are
@@ -14,7 +15,6 @@ const (
 	VerdictOtherARN          Verdict = "other_arn"            // names another principal of the account
 	VerdictPathDiffers       Verdict = "path_differs"         // same user name, another path
 	VerdictAccountDiffers    Verdict = "account_differs"      // same name, another account
-	VerdictAssumedRoleARN    Verdict = "assumed_role_arn"     // an STS session ARN written for the role
 	VerdictLowerPattern      Verdict = "lower_ranked_pattern" // matches, but a more specific entry won
 	VerdictNoPatternMatch    Verdict = "pattern_no_match"     // a pattern of the account that does not fit
 	VerdictShadowed          Verdict = "shadowed"             // a later entry for the same principal wins
@@ -67,20 +67,21 @@ var ErrGroupLookup = errors.New("IAM group lookup failed")
 // grant something else).
 type Chain []Mapper
 
-// Map returns the first backend's result, or ErrNotMapped.
+// Map returns the first backend's result (Source defaults to the
+// backend's name), or ErrNotMapped. An error names the backend.
 func (c Chain) Map(ctx context.Context, id Identity) (*Result, error) {
 	for _, m := range c {
 		res, err := m.Map(ctx, id)
 		if errors.Is(err, ErrNotMapped) {
 			continue
 		}
-		return res, err
+		return decided(m.Name(), res, err)
 	}
 	return nil, ErrNotMapped
 }
 
 // Explain traces every backend Map asks, in the same order and stopping
-// at the same one.
+// at the same one, with the same answer.
 func (c Chain) Explain(ctx context.Context, id Identity) Trace {
 	tr := Trace{Identity: id, Err: ErrNotMapped}
 	for _, m := range c {
@@ -89,8 +90,25 @@ func (c Chain) Explain(ctx context.Context, id Identity) Trace {
 		if errors.Is(bt.Err, ErrNotMapped) {
 			continue
 		}
-		tr.Result, tr.Err = bt.Result, bt.Err
+		tr.Result, tr.Err = decided(m.Name(), bt.Result, bt.Err)
 		break
 	}
 	return tr
+}
+
+// decided is what the chain answers when backend decided with res, err: a
+// copy of the result (the caller may keep it), or the error naming the
+// backend. A backend that answers no username denies.
+func decided(backend string, res *Result, err error) (*Result, error) {
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("mapper %s: %w", backend, err)
+	case res == nil || res.Username == "":
+		return nil, fmt.Errorf("mapper %s returned no username", backend)
+	}
+	out := &Result{Username: res.Username, Groups: append([]string(nil), res.Groups...), Source: res.Source}
+	if out.Source == "" {
+		out.Source = backend
+	}
+	return out, nil
 }

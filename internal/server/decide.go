@@ -133,28 +133,21 @@ func (s *Server) decide(ctx context.Context, tok string) (d *decision) {
 		d.principal = roleID
 	}
 
-	for _, m := range s.cfg.Mappers {
-		res, err := m.Map(ctx, d.id)
-		switch {
-		case errors.Is(err, mapping.ErrNotMapped):
-			continue
-		case err != nil:
-			// The backend matched but failed, or is broken: a later backend
-			// must not get the chance to grant something else.
-			return d.deny("mapping_error", resultError, http.StatusForbidden, errMapping,
-				fmt.Errorf("mapper %s: %w", m.Name(), err))
-		case res == nil || res.Username == "":
-			return d.deny("mapping_error", resultError, http.StatusForbidden, errMapping,
-				fmt.Errorf("mapper %s returned no username", m.Name()))
-		}
-		out := &mapping.Result{Username: res.Username, Groups: append([]string(nil), res.Groups...), Source: res.Source}
-		if out.Source == "" {
-			out.Source = m.Name()
-		}
-		d.allow, d.res, d.reason, d.result, d.status = true, out, "mapped", resultAllow, http.StatusOK
-		return d
+	res, err := mapping.Chain(s.cfg.Mappers).Map(ctx, d.id)
+	switch {
+	case errors.Is(err, mapping.ErrNotMapped):
+		return d.deny("not_mapped", resultDeny, http.StatusForbidden, errNotMapped, nil)
+	case errors.Is(err, mapping.ErrGroupLookup):
+		// IAM could not say which groups the user is in: no other entry
+		// or backend may decide instead of a group entry that may apply.
+		return d.deny("group_lookup_failed", resultError, http.StatusForbidden, errMapping, err)
+	case err != nil:
+		// The backend matched but failed, or is broken: a later backend
+		// must not get the chance to grant something else.
+		return d.deny("mapping_error", resultError, http.StatusForbidden, errMapping, err)
 	}
-	return d.deny("not_mapped", resultDeny, http.StatusForbidden, errNotMapped, nil)
+	d.allow, d.res, d.reason, d.result, d.status = true, res, "mapped", resultAllow, http.StatusOK
+	return d
 }
 
 // redactor removes bearer material from text bound for the log: the token,

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
 // aws-iam-authenticator reads aws-auth through encoding/json, which matches
@@ -17,16 +18,15 @@ const aliceARN = "arn:aws:iam::" + shadowAcct + ":user/alice"
 
 var alice = mapping.Identity{ARN: aliceARN, UserID: "AIDAX"}
 
-func usersTable(t *testing.T, text string) (*mapping.Table, []mapping.Problem) {
+func usersTable(t *testing.T, text string) (*rules.Table, []mapping.Problem) {
 	t.Helper()
-	users, probs := mapping.ParseUsersYAML([]byte(text))
+	users, probs := parseUsers(text)
 	if mapping.HasFatal(probs) {
 		t.Fatalf("fatal problems: %v", probs)
 	}
-	tb, err := mapping.NewTableWithOptions("T", mapping.Spec{Users: users, Accounts: []string{shadowAcct}},
-		mapping.Options{Logger: quietLogger(t)})
-	if err != nil {
-		t.Errorf("NewTable: %v", err)
+	tb, bp := build(t, rules.Options{}, users, accounts(shadowAcct))
+	if len(bp) != 0 {
+		t.Errorf("Build: %v", joined(bp))
 	}
 	return tb, probs
 }
@@ -68,7 +68,7 @@ func TestParseFoldedSSOKeysShadowEarlierGrant(t *testing.T) {
 		"merged block key": "- sso: {<<: {permiſſionSetName: Admin}, " + acct + "}\n  username: viewer\n",
 	} {
 		t.Run(name, func(t *testing.T) {
-			tb, probs := roleTable(t, ssoAdmin+second, mapping.Options{SSORoleMatch: true})
+			tb, probs := roleTable(t, ssoAdmin+second, rules.Options{SSORoleMatch: true})
 			wantSkipped(t, probs, mapping.SectionRoles, 1, 5)
 			if len(probs) != 1 || !strings.Contains(probs[0].Error(), "not plain ASCII") {
 				t.Errorf("problems = %v, want one about a non-ASCII field name", probs)
@@ -83,7 +83,7 @@ func TestParseFoldedSSOKeysShadowEarlierGrant(t *testing.T) {
 func TestParseUnfoldedKeysNameNothing(t *testing.T) {
 	const adminUser = "- userarn: " + aliceARN + "\n  username: alice\n  groups: [system:masters]\n"
 	tb, probs := usersTable(t, adminUser+"- us\u0435rarn: "+aliceARN+"\n  username: alice-ro\n")
-	if len(probs) != 1 || probs[0].Index != 1 {
+	if len(probs) != 1 || probs[0].Origin.Index != 1 {
 		t.Errorf("problems = %v, want mapUsers[1] skipped", probs)
 	}
 	wantUser(t, tb, alice, "alice")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
 // YAML merge keys ("<<: *anchor") and aliases in mapping entries, as
@@ -25,7 +26,7 @@ const (
 var ssoAdminSession = roleSession("AWSReservedSSO_Admin_0123456789abcdef")
 
 // wantGrant fails unless Map grants id exactly username and groups.
-func wantGrant(t *testing.T, tb *mapping.Table, id mapping.Identity, username string, groups ...string) {
+func wantGrant(t *testing.T, tb *rules.Table, id mapping.Identity, username string, groups ...string) {
 	t.Helper()
 	res, err := tb.Map(context.Background(), id)
 	if err != nil || res.Username != username || !slices.Equal(res.Groups, groups) {
@@ -66,7 +67,7 @@ func TestParseRolesMergeKeyEntryWins(t *testing.T) {
 			id: ssoAdminSession, user: "viewer"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			tb, probs := roleTable(t, tc.text, mapping.Options{SSORoleMatch: true})
+			tb, probs := roleTable(t, tc.text, rules.Options{SSORoleMatch: true})
 			if len(probs) != 0 {
 				t.Errorf("problems = %v, want none", probs)
 			}
@@ -102,7 +103,7 @@ func TestParseRolesMergeProblemsShadow(t *testing.T) {
 		"merged arn and bad userid":      {"- <<: *ops\n  userid: not-valid!\n", 3, "letters and digits"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			tb, probs := roleTable(t, opsEntry+tc.second, mapping.Options{})
+			tb, probs := roleTable(t, opsEntry+tc.second, rules.Options{})
 			wantSkipped(t, probs, mapping.SectionRoles, 1, tc.line)
 			if len(probs) != 1 || !strings.Contains(probs[0].Error(), tc.msg) {
 				t.Errorf("problems = %v, want one containing %q", probs, tc.msg)
@@ -118,34 +119,33 @@ func TestParseRolesMergeProblemsShadow(t *testing.T) {
 // The same through an sso block merged in, and in mapUsers and mapGroups.
 func TestParseMergeProblemsShadowOtherSections(t *testing.T) {
 	t.Run("sso", func(t *testing.T) {
-		tb, probs := roleTable(t, ssoAdmin+"- <<: *adm\n  username: [x]\n", mapping.Options{SSORoleMatch: true})
+		tb, probs := roleTable(t, ssoAdmin+"- <<: *adm\n  username: [x]\n", rules.Options{SSORoleMatch: true})
 		wantSkipped(t, probs, mapping.SectionRoles, 1, 6)
 		wantDeny(t, tb, ssoAdminSession)
 	})
 	t.Run("sso block merge", func(t *testing.T) {
-		tb, probs := roleTable(t, ssoAdmin+"- sso: {<<: *blk, region: x}\n  username: v\n", mapping.Options{SSORoleMatch: true})
+		tb, probs := roleTable(t, ssoAdmin+"- sso: {<<: *blk, region: x}\n  username: v\n", rules.Options{SSORoleMatch: true})
 		wantSkipped(t, probs, mapping.SectionRoles, 1, 5)
 		wantDeny(t, tb, ssoAdminSession)
 	})
 	t.Run("mapUsers", func(t *testing.T) {
-		users, probs := mapping.ParseUsersYAML([]byte("- &a {userarn: arn:aws:iam::" + shadowAcct + ":user/alice, username: alice, groups: [system:masters]}\n" +
-			"- <<: *a\n  grups: [view]\n"))
+		users, probs := parseUsers("- &a {userarn: arn:aws:iam::" + shadowAcct + ":user/alice, username: alice, groups: [system:masters]}\n" +
+			"- <<: *a\n  grups: [view]\n")
 		wantSkipped(t, probs, mapping.SectionUsers, 1, 3)
-		tb, err := mapping.NewTableWithOptions("T", mapping.Spec{Users: users}, mapping.Options{Logger: quietLogger(t)})
-		if err != nil {
-			t.Fatal(err)
+		tb, bp := build(t, rules.Options{}, users)
+		if len(bp) != 0 {
+			t.Fatal(joined(bp))
 		}
 		wantDeny(t, tb, mapping.Identity{ARN: "arn:aws:iam::" + shadowAcct + ":user/alice", UserID: "AIDAX"})
 	})
 	t.Run("mapGroups", func(t *testing.T) {
 		const g = "arn:aws:iam::" + shadowAcct + ":group/devs"
-		groups, probs := mapping.ParseGroupsYAML([]byte("- &g {grouparn: " + g + ", username: dev, groups: [system:masters]}\n" +
-			"- <<: *g\n  sso: {}\n"))
+		groups, probs := parseGroups("- &g {grouparn: " + g + ", username: dev, groups: [system:masters]}\n" +
+			"- <<: *g\n  sso: {}\n")
 		wantSkipped(t, probs, mapping.SectionGroups, 1, 3)
-		tb, err := mapping.NewTableWithOptions("T", mapping.Spec{Groups: groups},
-			mapping.Options{Logger: quietLogger(t), Groups: fixedGroups{g}})
-		if err != nil {
-			t.Fatal(err)
+		tb, bp := build(t, rules.Options{Groups: fixedGroups{g}}, groups)
+		if len(bp) != 0 {
+			t.Fatal(joined(bp))
 		}
 		wantDeny(t, tb, mapping.Identity{ARN: "arn:aws:iam::" + shadowAcct + ":user/bob", UserID: "AIDAX"})
 	})
@@ -173,12 +173,12 @@ func TestParseMergePrecedence(t *testing.T) {
 		"nested then listed":   {"- <<: [*c, *a]\n", "arn:aws:iam::" + shadowAcct + ":role/b", "from-c", []string{"from-b"}, "AROABBBB"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			roles, probs := mapping.ParseRolesYAML([]byte(base + tc.entry))
+			roles, probs := parseRoles(base + tc.entry)
 			if len(probs) != 0 || len(roles) != 4 {
 				t.Fatalf("roles, problems = %+v, %v; want 4 roles, no problems", roles, probs)
 			}
 			got := roles[3]
-			if got.RoleARN != tc.arn || got.Username != tc.user || !slices.Equal(got.Groups, tc.groups) || got.UserID != tc.userID {
+			if got.ARN != tc.arn || got.Username != tc.user || !slices.Equal(got.Groups, tc.groups) || got.UserID != tc.userID {
 				t.Errorf("entry = %+v, want %s %s %v %s", got, tc.arn, tc.user, tc.groups, tc.userID)
 			}
 		})
@@ -188,7 +188,7 @@ func TestParseMergePrecedence(t *testing.T) {
 // An alias as a whole entry repeats the anchored entry, which, being the
 // last entry for its role, wins again.
 func TestParseAliasAsWholeEntry(t *testing.T) {
-	tb, probs := roleTable(t, opsEntry+"- {rolearn: "+opsARN+", username: viewer, groups: [view]}\n- *ops\n", mapping.Options{})
+	tb, probs := roleTable(t, opsEntry+"- {rolearn: "+opsARN+", username: viewer, groups: [view]}\n- *ops\n", rules.Options{})
 	if len(probs) != 0 {
 		t.Errorf("problems = %v", probs)
 	}
@@ -228,14 +228,14 @@ func TestParseMergeAliasBomb(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			start := time.Now()
-			roles, probs := mapping.ParseRolesYAML([]byte(text))
+			roles, probs := parseRoles(text)
 			if d := time.Since(start); d > 5*time.Second {
 				t.Errorf("took %v", d)
 			}
 			if len(roles) != 0 {
 				t.Errorf("%d roles returned, want none", len(roles))
 			}
-			if len(probs) != 1 || !probs[0].Fatal || probs[0].Index != -1 ||
+			if len(probs) != 1 || !probs[0].Fatal || probs[0].Origin.Index != -1 ||
 				!strings.Contains(probs[0].Error(), "merge keys expand too far") && !strings.Contains(probs[0].Error(), "YAML nodes through aliases") {
 				t.Errorf("problems = %v, want one fatal section problem", probs)
 			}
@@ -243,12 +243,12 @@ func TestParseMergeAliasBomb(t *testing.T) {
 	}
 	t.Run("mapUsers and mapGroups", func(t *testing.T) {
 		text := strings.ReplaceAll(bomb(9, "- {<<: [REFS]}\n"), "rolearn: "+opsARN, "userarn: arn:aws:iam::"+shadowAcct+":user/u")
-		if users, probs := mapping.ParseUsersYAML([]byte(text)); len(users) != 0 || !mapping.HasFatal(probs) {
-			t.Errorf("ParseUsersYAML = %v, %v; want a fatal problem", users, probs)
+		if users, probs := parseUsers(text); len(users) != 0 || !mapping.HasFatal(probs) {
+			t.Errorf("ParseSectionYAML(mapUsers) = %v, %v; want a fatal problem", users, probs)
 		}
 		text = strings.ReplaceAll(text, "userarn: arn:aws:iam::"+shadowAcct+":user/u", "grouparn: arn:aws:iam::"+shadowAcct+":group/g")
-		if groups, probs := mapping.ParseGroupsYAML([]byte(text)); len(groups) != 0 || !mapping.HasFatal(probs) {
-			t.Errorf("ParseGroupsYAML = %v, %v; want a fatal problem", groups, probs)
+		if groups, probs := parseGroups(text); len(groups) != 0 || !mapping.HasFatal(probs) {
+			t.Errorf("ParseSectionYAML(mapGroups) = %v, %v; want a fatal problem", groups, probs)
 		}
 	})
 }
@@ -257,7 +257,7 @@ func TestParseMergeAliasBomb(t *testing.T) {
 // one entry of the "many entries" bomb above.
 func TestParseMergeManyEntries(t *testing.T) {
 	for name, text := range map[string]string{"one small bomb": bomb(4, "- {<<: [REFS]}\n"), "nested 32 deep": "- " + nest(32) + "\n"} {
-		if roles, probs := mapping.ParseRolesYAML([]byte(text)); len(probs) != 0 || len(roles) != 1 {
+		if roles, probs := parseRoles(text); len(probs) != 0 || len(roles) != 1 {
 			t.Errorf("%s: %d roles, problems %v; want 1, none", name, len(roles), probs)
 		}
 	}
@@ -266,7 +266,7 @@ func TestParseMergeManyEntries(t *testing.T) {
 	for range 5000 {
 		b.WriteString("- {<<: *base, username: v}\n")
 	}
-	roles, probs := mapping.ParseRolesYAML([]byte(b.String()))
+	roles, probs := parseRoles(b.String())
 	if len(probs) != 0 || len(roles) != 5001 {
 		t.Errorf("%d roles, problems %v; want 5001, none", len(roles), probs)
 	}
@@ -280,7 +280,7 @@ func TestParseSSONullPartition(t *testing.T) {
 	for _, part := range []string{"partition:", "partition: ~", "partition: null", `partition: ""`} {
 		block := "  sso:\n    permissionSetName: Admin\n    accountID: \"" + shadowAcct + "\"\n    " + part + "\n"
 		t.Run(part+"/matches", func(t *testing.T) {
-			tb, probs := roleTable(t, "-"+block[1:]+"  username: admin\n", mapping.Options{SSORoleMatch: true})
+			tb, probs := roleTable(t, "-"+block[1:]+"  username: admin\n", rules.Options{SSORoleMatch: true})
 			if len(probs) != 0 {
 				t.Errorf("problems = %v", probs)
 			}
@@ -298,8 +298,8 @@ func TestParseSSONullPartition(t *testing.T) {
 			"unknown field":        "  username: viewer\n  bogus: 1\n",
 		} {
 			t.Run(part+"/shadows/"+name, func(t *testing.T) {
-				tb, probs := roleTable(t, ssoAdmin+"-"+block[1:]+rest, mapping.Options{SSORoleMatch: true})
-				if len(probs) != 1 || probs[0].Index != 1 {
+				tb, probs := roleTable(t, ssoAdmin+"-"+block[1:]+rest, rules.Options{SSORoleMatch: true})
+				if len(probs) != 1 || probs[0].Origin.Index != 1 {
 					t.Errorf("problems = %v, want mapRoles[1] skipped", probs)
 				}
 				wantDeny(t, tb, ssoAdminSession)
@@ -320,7 +320,7 @@ func TestDocsMergeExample(t *testing.T) {
   rolearn: arn:aws:iam::111122223333:role/ops-ro
   username: ops-ro
   grups: [view]                # typo: skipped, and ops-ro is denied
-`, mapping.Options{})
+`, rules.Options{})
 	if len(probs) != 1 || probs[0].Error() != `mapRoles[2] (line 10): unknown field "grups"` {
 		t.Errorf("problems = %v", probs)
 	}

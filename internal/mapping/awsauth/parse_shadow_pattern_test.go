@@ -2,9 +2,11 @@ package awsauth_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
 // A skipped or refused pattern entry shadows earlier entries with the same
@@ -20,7 +22,7 @@ func roleSession(role string) mapping.Identity {
 }
 
 // wantUser fails unless Map grants id the username want.
-func wantUser(t *testing.T, tb *mapping.Table, id mapping.Identity, want string) {
+func wantUser(t *testing.T, tb *rules.Table, id mapping.Identity, want string) {
 	t.Helper()
 	res, err := tb.Map(context.Background(), id)
 	if err != nil || res.Username != want {
@@ -30,16 +32,15 @@ func wantUser(t *testing.T, tb *mapping.Table, id mapping.Identity, want string)
 
 // roleTable parses mapRoles text and builds a Table with mapAccounts for
 // shadowAcct; it fails the test on any fatal problem.
-func roleTable(t *testing.T, text string, o mapping.Options) (*mapping.Table, []mapping.Problem) {
+func roleTable(t *testing.T, text string, o rules.Options) (*rules.Table, []mapping.Problem) {
 	t.Helper()
-	roles, probs := mapping.ParseRolesYAML([]byte(text))
+	roles, probs := parseRoles(text)
 	if mapping.HasFatal(probs) {
 		t.Fatalf("fatal problems: %v", probs)
 	}
-	o.Logger = quietLogger(t)
-	tb, err := mapping.NewTableWithOptions("T", mapping.Spec{Roles: roles, Accounts: []string{shadowAcct}}, o)
-	if err != nil {
-		t.Errorf("NewTable: %v (the parser already reported the skipped entry)", err)
+	tb, bp := build(t, o, roles, accounts(shadowAcct))
+	if len(bp) != 0 {
+		t.Errorf("Build: %v (the parser already reported the skipped entry)", joined(bp))
 	}
 	return tb, probs
 }
@@ -56,8 +57,8 @@ func TestParseRolesSkippedPatternShadowsEarlierPattern(t *testing.T) {
 		"other case":       "- rolearn: arn:aws:iam::" + shadowAcct + ":role/CI-*\n  username: ci\n  groups: ci\n",
 	} {
 		t.Run(name, func(t *testing.T) {
-			tb, probs := roleTable(t, first+second, mapping.Options{})
-			if len(probs) != 1 || probs[0].Index != 3 {
+			tb, probs := roleTable(t, first+second, rules.Options{})
+			if len(probs) != 1 || probs[0].Origin.Index != 3 {
 				t.Errorf("problems = %v, want exactly the skipped entry", probs)
 			}
 			// The pattern's best match is the skipped entry: denied, and
@@ -78,18 +79,15 @@ func TestParseRolesSkippedPatternShadowsEarlierPattern(t *testing.T) {
 
 func TestParseUsersSkippedPatternShadowsEarlierPattern(t *testing.T) {
 	const p = "arn:aws:iam::" + shadowAcct + ":user/contractors/*"
-	users, probs := mapping.ParseUsersYAML([]byte(
+	users, probs := parseUsers(
 		"- userarn: " + p + "\n  username: contractor\n  groups: [system:masters]\n" +
-			"- userarn: " + p + "\n  username: contractor\n  groups: [viewers]\n  bogus: 1\n"))
+			"- userarn: " + p + "\n  username: contractor\n  groups: [viewers]\n  bogus: 1\n")
 	wantSkipped(t, probs, mapping.SectionUsers, 1, 7)
 	const g = "arn:aws:iam::" + shadowAcct + ":group/devs"
-	tb, err := mapping.NewTableWithOptions("T", mapping.Spec{
-		Users:    users,
-		Groups:   []mapping.GroupMapping{{GroupARN: g, Username: "dev"}},
-		Accounts: []string{shadowAcct},
-	}, mapping.Options{Logger: quietLogger(t), Groups: fixedGroups{g}})
-	if err != nil {
-		t.Errorf("NewTable: %v", err)
+	tb, bp := build(t, rules.Options{Groups: fixedGroups{g}}, users,
+		[]mapping.Entry{{Kind: mapping.KindGroup, ARN: g, Username: "dev"}}, accounts(shadowAcct))
+	if len(bp) != 0 {
+		t.Errorf("Build: %v", joined(bp))
 	}
 	// Neither the earlier pattern, nor mapGroups, nor mapAccounts.
 	wantDeny(t, tb, mapping.Identity{ARN: "arn:aws:iam::" + shadowAcct + ":user/contractors/ann", UserID: "AIDAX"})
@@ -99,18 +97,14 @@ func TestParseUsersSkippedPatternShadowsEarlierPattern(t *testing.T) {
 	}
 }
 
-// An entry NewTableWithOptions refuses itself (a reserved group) shadows its
+// An entry rules.Build refuses itself (a reserved group) shadows its
 // pattern too, and is reported once, not as a fatal overlap.
 func TestTableRefusedPatternShadowsEarlierPattern(t *testing.T) {
-	tb, err := mapping.NewTableWithOptions("T", mapping.Spec{
-		Roles: []mapping.RoleMapping{
-			{RoleARN: ciPattern, Username: "ci-admin", Groups: []string{"system:masters"}},
-			{RoleARN: ciPattern, Username: "ci", Groups: []string{"system:ci"}},
-		},
-		Accounts: []string{shadowAcct},
-	}, mapping.Options{Logger: quietLogger(t)})
-	probs := problemsOf(err)
-	if len(probs) != 1 || probs[0].Index != 1 || probs[0].Fatal {
+	tb, probs := build(t, rules.Options{}, []mapping.Entry{
+		{Kind: mapping.KindRole, ARN: ciPattern, Username: "ci-admin", Groups: []string{"system:masters"}, Origin: mapping.Origin{Section: mapping.SectionRoles, Index: 0}},
+		{Kind: mapping.KindRole, ARN: ciPattern, Username: "ci", Groups: []string{"system:ci"}, Origin: mapping.Origin{Section: mapping.SectionRoles, Index: 1}},
+	}, accounts(shadowAcct))
+	if len(probs) != 1 || probs[0].Origin.Index != 1 || probs[0].Fatal {
 		t.Errorf("problems = %v, want one non-fatal problem at mapRoles[1]", probs)
 	}
 	wantDeny(t, tb, roleSession("ci-test"))
@@ -122,20 +116,27 @@ func TestTableRefusedPatternShadowsEarlierPattern(t *testing.T) {
 func TestPatternShadowLastEntryWins(t *testing.T) {
 	const bad = "- rolearn: " + ciPattern + "\n  username: x\n  userid: bad!\n"
 	const good = "- rolearn: " + ciPattern + "\n  username: ci\n"
-	tb, probs := roleTable(t, bad+good, mapping.Options{})
+	tb, probs := roleTable(t, bad+good, rules.Options{})
 	if len(probs) != 1 {
 		t.Errorf("problems = %v, want only the skipped entry", probs)
 	}
 	wantUser(t, tb, roleSession("ci-test"), "ci")
 
-	roles, probs := mapping.ParseRolesYAML([]byte(good + bad + good))
-	if !mapping.HasFatal(probs) {
-		t.Errorf("parse: problems = %v, want the two valid ci-* entries refused as overlapping", probs)
+	// Overlaps are now found by rules.Build, not by the parser: the parser
+	// reports only the skipped entry, Build the overlap.
+	roles, probs := parseRoles(good + bad + good)
+	if len(probs) != 1 || mapping.HasFatal(probs) {
+		t.Errorf("parse: problems = %v, want only the skipped entry", probs)
 	}
-	_, err := mapping.NewTableWithOptions("T", mapping.Spec{Roles: []mapping.RoleMapping{
-		{RoleARN: ciPattern, Username: "a"}, {RoleARN: ciPattern, Rejected: "skipped"}, {RoleARN: ciPattern, Username: "b"},
-	}}, mapping.Options{Logger: quietLogger(t)})
-	if p := problemsOf(err); len(p) != 1 || !p[0].Fatal {
+	if _, bp := build(t, rules.Options{}, roles); !mapping.HasFatal(bp) {
+		t.Errorf("parse and build: problems = %v, want the two valid ci-* entries refused as overlapping", bp)
+	}
+	_, p := build(t, rules.Options{}, []mapping.Entry{
+		{Kind: mapping.KindRole, ARN: ciPattern, Username: "a"},
+		{Kind: mapping.KindRole, ARN: ciPattern, Refused: errors.New("skipped")},
+		{Kind: mapping.KindRole, ARN: ciPattern, Username: "b"},
+	})
+	if len(p) != 1 || !p[0].Fatal {
 		t.Errorf("table: problems = %v (roles %+v), want one fatal overlap", p, roles)
 	}
 }
@@ -147,7 +148,7 @@ func TestPatternShadowLastEntryWins(t *testing.T) {
 func TestSkippedPatternOfOtherTextDenies(t *testing.T) {
 	tb, _ := roleTable(t, "- rolearn: "+ciPattern+"\n  username: ci\n"+
 		"- rolearn: arn:aws:iam::"+shadowAcct+":role/ci-*-prod\n  username: x\n  userid: bad!\n"+
-		"- rolearn: arn:aws:iam::"+shadowAcct+":role/ci-deploy-*\n  username: x\n  groups: [\"\"]\n", mapping.Options{})
+		"- rolearn: arn:aws:iam::"+shadowAcct+":role/ci-deploy-*\n  username: x\n  groups: [\"\"]\n", rules.Options{})
 	wantDeny(t, tb, roleSession("ci-x-prod"))
 	wantDeny(t, tb, roleSession("ci-deploy-x"))
 	wantUser(t, tb, roleSession("ci-test"), "ci")
@@ -165,8 +166,8 @@ func TestParseRolesSkippedSSOBlockShadowsEarlierOne(t *testing.T) {
 		"with rolearn":       "- sso: {permissionSetName: Admin, accountID: \"" + shadowAcct + "\"}\n  rolearn: arn:aws:iam::" + shadowAcct + ":role/x\n  username: v\n",
 	} {
 		t.Run(name, func(t *testing.T) {
-			tb, probs := roleTable(t, first+second, mapping.Options{SSORoleMatch: true})
-			if len(probs) != 1 || probs[0].Index != 1 {
+			tb, probs := roleTable(t, first+second, rules.Options{SSORoleMatch: true})
+			if len(probs) != 1 || probs[0].Origin.Index != 1 {
 				t.Errorf("problems = %v, want mapRoles[1] skipped", probs)
 			}
 			wantDeny(t, tb, admin)
@@ -175,24 +176,6 @@ func TestParseRolesSkippedSSOBlockShadowsEarlierOne(t *testing.T) {
 			}
 		})
 	}
-}
-
-// problemsOf unpacks NewTableWithOptions' joined error.
-func problemsOf(err error) []mapping.Problem {
-	if err == nil {
-		return nil
-	}
-	errs := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	}
-	var out []mapping.Problem
-	for _, e := range errs {
-		if p, ok := e.(mapping.Problem); ok {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // The worked example in docs/mappings.md ("Skipped entries and load
@@ -207,7 +190,7 @@ func TestDocsSkippedPatternExample(t *testing.T) {
 - rolearn: arn:aws:iam::111122223333:role/ci-*
   username: ci:{{SessionName}}
   group: [ci-readers]          # typo: "group"
-`, mapping.Options{})
+`, rules.Options{})
 	if len(probs) != 1 || probs[0].Error() != `mapRoles[2] (line 9): unknown field "group"` {
 		t.Errorf("problems = %v", probs)
 	}

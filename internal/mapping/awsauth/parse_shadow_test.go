@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
 // Entries the parsers skip (bad userid, empty group, unknown field, missing
@@ -17,7 +18,7 @@ const shadowAcct = "111122223333"
 
 // wantDeny fails unless Map denies id with a mapping error (not ErrNotMapped,
 // which would let a later backend decide).
-func wantDeny(t *testing.T, tb *mapping.Table, id mapping.Identity) {
+func wantDeny(t *testing.T, tb *rules.Table, id mapping.Identity) {
 	t.Helper()
 	res, err := tb.Map(context.Background(), id)
 	switch {
@@ -31,9 +32,9 @@ func wantDeny(t *testing.T, tb *mapping.Table, id mapping.Identity) {
 func wantSkipped(t *testing.T, probs []mapping.Problem, section string, index, line int) {
 	t.Helper()
 	for _, p := range probs {
-		if p.Section == section && p.Index == index {
-			if p.Line != line {
-				t.Errorf("problem %v: line %d, want %d", p, p.Line, line)
+		if p.Origin.Section == section && p.Origin.Index == index {
+			if p.Origin.Line != line {
+				t.Errorf("problem %v: line %d, want %d", p, p.Origin.Line, line)
 			}
 			return
 		}
@@ -56,15 +57,14 @@ func TestParseRolesSkippedLaterEntryShadowsEarlierOne(t *testing.T) {
 		"assumed-role arn": {"- rolearn: arn:aws:sts::" + shadowAcct + ":assumed-role/ops/s\n  username: x\n  bogus: 1\n", 6},
 	} {
 		t.Run(name, func(t *testing.T) {
-			roles, probs := mapping.ParseRolesYAML([]byte(first + tc.second))
+			roles, probs := parseRoles(first + tc.second)
 			wantSkipped(t, probs, mapping.SectionRoles, 1, tc.line)
 			if len(probs) != 1 {
 				t.Errorf("problems = %v, want exactly one", probs)
 			}
-			tb, err := mapping.NewTableWithOptions("T", mapping.Spec{Roles: roles, Accounts: []string{shadowAcct}},
-				mapping.Options{Logger: quietLogger(t)})
-			if err != nil {
-				t.Errorf("NewTable: %v (the parser already reported the skipped entry)", err)
+			tb, bp := build(t, rules.Options{}, roles, accounts(shadowAcct))
+			if len(bp) != 0 {
+				t.Errorf("Build: %v (the parser already reported the skipped entry)", joined(bp))
 			}
 			wantDeny(t, tb, mapping.Identity{ARN: "arn:aws:sts::" + shadowAcct + ":assumed-role/ops/s", UserID: "AROAX:s"})
 			if r, _, _ := tb.Counts(); r != 0 {
@@ -76,24 +76,22 @@ func TestParseRolesSkippedLaterEntryShadowsEarlierOne(t *testing.T) {
 
 func TestParseRolesSkippedSSOEntryShadowsEarlierOne(t *testing.T) {
 	const sso = "  sso: {permissionSetName: Admin, accountID: \"" + shadowAcct + "\"}\n"
-	roles, probs := mapping.ParseRolesYAML([]byte(
+	roles, probs := parseRoles(
 		"-" + sso[1:] + "  username: admin\n  groups: [system:masters]\n" +
-			"-" + sso[1:] + "  username: viewer\n  groups: [viewers]\n  userid: bad!\n"))
+			"-" + sso[1:] + "  username: viewer\n  groups: [viewers]\n  userid: bad!\n")
 	wantSkipped(t, probs, mapping.SectionRoles, 1, 7)
-	tb, _ := mapping.NewTableWithOptions("T", mapping.Spec{Roles: roles},
-		mapping.Options{Logger: quietLogger(t), SSORoleMatch: true})
+	tb, _ := build(t, rules.Options{SSORoleMatch: true}, roles)
 	wantDeny(t, tb, mapping.Identity{ARN: "arn:aws:sts::" + shadowAcct + ":assumed-role/AWSReservedSSO_Admin_0123456789abcdef/s"})
 }
 
 func TestParseUsersSkippedLaterEntryShadowsEarlierOne(t *testing.T) {
-	users, probs := mapping.ParseUsersYAML([]byte(
+	users, probs := parseUsers(
 		"- userarn: arn:aws:iam::" + shadowAcct + ":user/alice\n  username: alice\n  groups: [system:masters]\n" +
-			"- userarn: arn:aws:iam::" + shadowAcct + ":user/alice\n  username: alice\n  groups: [viewers, \"\"]\n"))
+			"- userarn: arn:aws:iam::" + shadowAcct + ":user/alice\n  username: alice\n  groups: [viewers, \"\"]\n")
 	wantSkipped(t, probs, mapping.SectionUsers, 1, 6)
-	tb, err := mapping.NewTableWithOptions("T", mapping.Spec{Users: users, Accounts: []string{shadowAcct}},
-		mapping.Options{Logger: quietLogger(t)})
-	if err != nil {
-		t.Errorf("NewTable: %v", err)
+	tb, bp := build(t, rules.Options{}, users, accounts(shadowAcct))
+	if len(bp) != 0 {
+		t.Errorf("Build: %v", joined(bp))
 	}
 	wantDeny(t, tb, mapping.Identity{ARN: "arn:aws:iam::" + shadowAcct + ":user/alice", UserID: "AIDAX"})
 }
@@ -104,14 +102,13 @@ func (g fixedGroups) GroupsForUser(context.Context, string) ([]string, error) { 
 
 func TestParseGroupsSkippedLaterEntryShadowsEarlierOne(t *testing.T) {
 	const g = "arn:aws:iam::" + shadowAcct + ":group/devs"
-	groups, probs := mapping.ParseGroupsYAML([]byte(
+	groups, probs := parseGroups(
 		"- grouparn: " + g + "\n  username: dev\n  groups: [system:masters]\n" +
-			"- grouparn: " + g + "\n  username: dev\n  groups: [viewers]\n  userid: AIDA-X\n"))
+			"- grouparn: " + g + "\n  username: dev\n  groups: [viewers]\n  userid: AIDA-X\n")
 	wantSkipped(t, probs, mapping.SectionGroups, 1, 7)
-	tb, err := mapping.NewTableWithOptions("T", mapping.Spec{Groups: groups, Accounts: []string{shadowAcct}},
-		mapping.Options{Logger: quietLogger(t), Groups: fixedGroups{g}})
-	if err != nil {
-		t.Errorf("NewTable: %v", err)
+	tb, bp := build(t, rules.Options{Groups: fixedGroups{g}}, groups, accounts(shadowAcct))
+	if len(bp) != 0 {
+		t.Errorf("Build: %v", joined(bp))
 	}
 	wantDeny(t, tb, mapping.Identity{ARN: "arn:aws:iam::" + shadowAcct + ":user/bob", UserID: "AIDAX"})
 	if n := tb.GroupCount(); n != 0 {
@@ -122,16 +119,16 @@ func TestParseGroupsSkippedLaterEntryShadowsEarlierOne(t *testing.T) {
 // An entry whose ARN cannot be read names no principal, so it shadows
 // nothing: it is only skipped and reported.
 func TestParseSkippedEntryWithUnparseableARNShadowsNothing(t *testing.T) {
-	roles, probs := mapping.ParseRolesYAML([]byte(
+	roles, probs := parseRoles(
 		"- rolearn: arn:aws:iam::" + shadowAcct + ":role/ops\n  username: ops\n" +
 			"- rolearn: arn:aws:iam::12:role/ops\n  username: x\n  userid: bad!\n" +
-			"- rolearn: [arn:aws:iam::" + shadowAcct + ":role/ops]\n  username: x\n"))
+			"- rolearn: [arn:aws:iam::" + shadowAcct + ":role/ops]\n  username: x\n")
 	if len(probs) != 2 {
 		t.Errorf("problems = %v, want 2", probs)
 	}
-	tb, err := mapping.NewTableWithOptions("T", mapping.Spec{Roles: roles}, mapping.Options{Logger: quietLogger(t)})
-	if err != nil {
-		t.Fatal(err)
+	tb, bp := build(t, rules.Options{}, roles)
+	if len(bp) != 0 {
+		t.Fatal(joined(bp))
 	}
 	res, err := tb.Map(context.Background(), mapping.Identity{ARN: "arn:aws:sts::" + shadowAcct + ":assumed-role/ops/s"})
 	if err != nil || res.Username != "ops" {
@@ -142,16 +139,16 @@ func TestParseSkippedEntryWithUnparseableARNShadowsNothing(t *testing.T) {
 // A later valid entry still replaces a skipped one, and a skipped entry does
 // not touch other ARNs.
 func TestParseSkippedEntryOnlyShadowsEarlierEntries(t *testing.T) {
-	roles, probs := mapping.ParseRolesYAML([]byte(
+	roles, probs := parseRoles(
 		"- rolearn: arn:aws:iam::" + shadowAcct + ":role/ops\n  username: x\n  userid: bad!\n" +
 			"- rolearn: arn:aws:iam::" + shadowAcct + ":role/ops\n  username: ops\n" +
-			"- rolearn: arn:aws:iam::" + shadowAcct + ":role/dev\n  username: dev\n"))
+			"- rolearn: arn:aws:iam::" + shadowAcct + ":role/dev\n  username: dev\n")
 	if len(probs) != 1 {
 		t.Errorf("problems = %v, want 1", probs)
 	}
-	tb, err := mapping.NewTableWithOptions("T", mapping.Spec{Roles: roles}, mapping.Options{Logger: quietLogger(t)})
-	if err != nil {
-		t.Fatal(err)
+	tb, bp := build(t, rules.Options{}, roles)
+	if len(bp) != 0 {
+		t.Fatal(joined(bp))
 	}
 	for role, want := range map[string]string{"ops": "ops", "dev": "dev"} {
 		res, err := tb.Map(context.Background(), mapping.Identity{ARN: "arn:aws:sts::" + shadowAcct + ":assumed-role/" + role + "/s"})
@@ -163,11 +160,11 @@ func TestParseSkippedEntryOnlyShadowsEarlierEntries(t *testing.T) {
 		t.Errorf("roles = %d, want 2", r)
 	}
 	for _, m := range roles {
-		if m.Rejected != "" && (m.Username != "" || m.Groups != nil || m.UserID != "") {
-			t.Errorf("placeholder %+v carries more than its ARN", m)
+		if m.Refused != nil && (m.Username != "" || m.Groups != nil || m.UserID != "") {
+			t.Errorf("refused entry %+v carries more than its ARN", m)
 		}
-		if m.Rejected != "" && m.Validate() == nil {
-			t.Errorf("placeholder %+v validates", m)
+		if _, err := rules.Check(m, rules.Options{}); m.Refused != nil && err == nil {
+			t.Errorf("refused entry %+v passes Check", m)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package awsauth
+package awsauth_test
 
 import (
 	"errors"
@@ -7,6 +7,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/awsauth"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
 func TestParseRolesYAML(t *testing.T) {
@@ -23,18 +27,29 @@ func TestParseRolesYAML(t *testing.T) {
   username: system:node:{{EC2PrivateDNSName}}
   groups: null
 `
-	roles, probs := ParseRolesYAML([]byte(data))
+	roles, probs := parseRoles(data)
 	if len(probs) != 0 {
 		t.Fatalf("problems: %v", probs)
 	}
-	want := []RoleMapping{
-		{RoleARN: "arn:aws:iam::111122223333:role/admin", Username: "admin:{{AccessKeyID}}:{{SessionName}}", Groups: []string{"system:masters"}},
-		{RoleARN: "arn:aws:iam::111122223333:role/Dev", Username: "dev", Groups: []string{"devs"}, UserID: "AROAEXAMPLE"},
-		{RoleARN: "arn:aws:iam::111122223333:role/team/node", Username: "system:node:{{EC2PrivateDNSName}}"},
+	// Entries come back as written: the assumed-role ARN is no longer
+	// turned into its role ARN by the parser (rules.Build still matches it
+	// to the role, checked below).
+	want := []mapping.Entry{
+		{Kind: mapping.KindRole, ARN: "arn:aws:iam::111122223333:role/admin", Username: "admin:{{AccessKeyID}}:{{SessionName}}", Groups: []string{"system:masters"},
+			Origin: mapping.Origin{Section: mapping.SectionRoles, Index: 0, Line: 2}},
+		{Kind: mapping.KindRole, ARN: "arn:aws:sts::111122223333:assumed-role/Dev/alice", Username: "dev", Groups: []string{"devs"}, UserID: "AROAEXAMPLE",
+			Origin: mapping.Origin{Section: mapping.SectionRoles, Index: 1, Line: 5}},
+		{Kind: mapping.KindRole, ARN: "arn:aws:iam::111122223333:role/team/node", Username: "system:node:{{EC2PrivateDNSName}}",
+			Origin: mapping.Origin{Section: mapping.SectionRoles, Index: 2, Line: 10}},
 	}
 	if d := cmp.Diff(want, roles); d != "" {
 		t.Errorf("roles (-want +got):\n%s", d)
 	}
+	tb, bp := build(t, rules.Options{}, roles)
+	if len(bp) != 0 {
+		t.Fatalf("Build: %v", joined(bp))
+	}
+	wantUser(t, tb, mapping.Identity{ARN: "arn:aws:sts::111122223333:assumed-role/Dev/bob", UserID: "AROAEXAMPLE:bob"}, "dev")
 }
 
 func TestParseRolesProblems(t *testing.T) {
@@ -82,33 +97,34 @@ func TestParseRolesProblems(t *testing.T) {
 		{"stray open", "- rolearn: " + ok + "\n  username: 'a{{b'", 3, true, "unclosed"},
 		{"stray close", "- rolearn: " + ok + "\n  username: 'a}}b'", 3, true, "stray"},
 		{"group template", "- rolearn: " + ok + "\n  username: u\n  groups: ['{{Nope}}']", 4, true, "groups[0]"},
+		{"node username on a pattern", "- rolearn: arn:aws:iam::111122223333:role/fargate-*\n  username: system:node:{{SessionName}}", 3, false, "only allowed on an exact role ARN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			data := "- {rolearn: " + ok + ", username: good}\n" + tt.entry + "\n- {rolearn: " + ok + "2, username: good2}\n"
-			roles, probs := ParseRolesYAML([]byte(data))
+			roles, probs := parseRoles(data)
 			if len(probs) != 1 {
 				t.Fatalf("problems = %v, want exactly one", probs)
 			}
 			p := probs[0]
-			if p.Section != "mapRoles" || p.Index != 1 || p.Line != tt.line || p.Fatal != tt.fatal {
+			if p.Origin.Section != "mapRoles" || p.Origin.Index != 1 || p.Origin.Line != tt.line || p.Fatal != tt.fatal {
 				t.Errorf("problem = %+v (%v), want mapRoles[1] line %d fatal %v", p, p, tt.line, tt.fatal)
 			}
 			if !strings.Contains(p.Error(), tt.msg) {
 				t.Errorf("Error() = %q, want it to contain %q", p.Error(), tt.msg)
 			}
-			if HasFatal(probs) != tt.fatal {
+			if mapping.HasFatal(probs) != tt.fatal {
 				t.Errorf("HasFatal = %v", !tt.fatal)
 			}
 			// The bad entry is skipped whole; its neighbours are kept. When
-			// its ARN is readable it leaves placeholders that carry nothing
+			// its ARN is readable it comes back refused, carrying nothing
 			// else.
-			var usable []RoleMapping
+			var usable []mapping.Entry
 			for _, m := range roles {
-				if m.Rejected == "" {
+				if m.Refused == nil {
 					usable = append(usable, m)
-				} else if m.Username != "" || m.Groups != nil || m.UserID != "" || m.Validate() == nil {
-					t.Errorf("placeholder %+v", m)
+				} else if _, err := rules.Check(m, rules.Options{}); !refused(m) || err == nil {
+					t.Errorf("refused entry %+v", m)
 				}
 			}
 			if len(usable) != 2 || usable[0].Username != "good" || usable[1].Username != "good2" {
@@ -119,11 +135,11 @@ func TestParseRolesProblems(t *testing.T) {
 }
 
 func TestProblemError(t *testing.T) {
-	p := Problem{Section: "mapRoles", Index: 2, Line: 14, Err: errors.New(`unknown field "rolarn"`)}
+	p := mapping.Problem{Origin: mapping.Origin{Section: "mapRoles", Index: 2, Line: 14}, Err: errors.New(`unknown field "rolarn"`)}
 	if got, want := p.Error(), `mapRoles[2] (line 14): unknown field "rolarn"`; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
-	p = Problem{Section: "mapUsers", Index: -1, Err: errors.New("must be a list")}
+	p = mapping.Problem{Origin: mapping.Origin{Section: "mapUsers", Index: -1}, Err: errors.New("must be a list")}
 	if got, want := p.Error(), "mapUsers: must be a list"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
@@ -142,10 +158,13 @@ func TestParseUsers(t *testing.T) {
 - rolearn: arn:aws:iam::111122223333:role/r
   username: x
 `
-	users, probs := ParseUsersYAML([]byte(data))
-	want := []UserMapping{
-		{UserARN: "arn:aws:iam::111122223333:user/ops/alice", Username: "alice", Groups: []string{"devs"}},
-		{UserARN: "arn:aws:iam::111122223333:root", Username: "root"},
+	users, probs := parseUsers(data)
+	// As written: the root ARN is no longer lower-cased by the parser.
+	want := []mapping.Entry{
+		{Kind: mapping.KindUser, ARN: "arn:aws:iam::111122223333:user/ops/alice", Username: "alice", Groups: []string{"devs"},
+			Origin: mapping.Origin{Section: mapping.SectionUsers, Index: 0, Line: 1}},
+		{Kind: mapping.KindUser, ARN: "ARN:AWS:IAM::111122223333:root", Username: "root",
+			Origin: mapping.Origin{Section: mapping.SectionUsers, Index: 1, Line: 4}},
 	}
 	if d := cmp.Diff(want, users); d != "" {
 		t.Errorf("users (-want +got):\n%s", d)
@@ -166,16 +185,23 @@ func TestParseUsers(t *testing.T) {
 
 func TestParseAccounts(t *testing.T) {
 	data := "- '111122223333'\n- 444455556666\n- 012345678901\n- 111122223333\n- 1234\n- '11112222333x'\n- [a]\n- null\n- 1.11122223333e11\n"
-	accts, probs := ParseAccountsYAML([]byte(data))
+	entries, probs := awsauth.ParseSectionYAML(mapping.SectionAccounts, []byte(data), awsauth.Source{})
+	var accts []string
+	for _, e := range entries {
+		if e.Kind != mapping.KindAccount {
+			t.Errorf("entry %+v is not an account", e)
+		}
+		accts = append(accts, e.Account)
+	}
 	if want := []string{"111122223333", "444455556666", "012345678901"}; !slices.Equal(accts, want) {
 		t.Errorf("accounts = %q, want %q", accts, want)
 	}
 	var lines []int
 	for _, p := range probs {
-		if p.Section != "mapAccounts" || p.Fatal {
+		if p.Origin.Section != "mapAccounts" || p.Fatal {
 			t.Errorf("problem %+v", p)
 		}
-		lines = append(lines, p.Line)
+		lines = append(lines, p.Origin.Line)
 	}
 	if want := []int{5, 6, 7, 8, 9}; !slices.Equal(lines, want) {
 		t.Errorf("problem lines = %v, want %v (%v)", lines, want, probs)
@@ -184,18 +210,18 @@ func TestParseAccounts(t *testing.T) {
 
 func TestParseSectionShape(t *testing.T) {
 	for _, empty := range []string{"", "\n", "null", "~", "[]", "# nothing\n"} {
-		r, p := ParseRolesYAML([]byte(empty))
+		r, p := parseRoles(empty)
 		if len(r) != 0 || len(p) != 0 {
-			t.Errorf("ParseRolesYAML(%q) = %v, %v; want empty", empty, r, p)
+			t.Errorf("ParseSectionYAML(mapRoles, %q) = %v, %v; want empty", empty, r, p)
 		}
 	}
-	if r, p := ParseRoles(nil); len(r) != 0 || len(p) != 0 {
-		t.Errorf("ParseRoles(nil) = %v, %v", r, p)
+	if r, p := awsauth.ParseSection(mapping.SectionRoles, nil, awsauth.Source{}); len(r) != 0 || len(p) != 0 {
+		t.Errorf("ParseSection(mapRoles, nil) = %v, %v", r, p)
 	}
 	for _, bad := range []string{"rolearn: x", "'a string'", "- [unclosed", "- a\n---\n- b"} {
-		_, p := ParseRolesYAML([]byte(bad))
-		if len(p) != 1 || !p[0].Fatal || p[0].Index != -1 {
-			t.Errorf("ParseRolesYAML(%q) problems = %+v, want one fatal section problem", bad, p)
+		_, p := parseRoles(bad)
+		if len(p) != 1 || !p[0].Fatal || p[0].Origin.Index != -1 {
+			t.Errorf("ParseSectionYAML(mapRoles, %q) problems = %+v, want one fatal section problem", bad, p)
 		}
 	}
 }
@@ -206,12 +232,12 @@ func TestParseAliases(t *testing.T) {
 - *base
 - {<<: *base, username: c}
 `
-	roles, probs := ParseRolesYAML([]byte(data))
+	roles, probs := parseRoles(data)
 	if len(probs) != 0 {
 		t.Errorf("problems = %v, want none (merge keys are honoured)", probs)
 	}
 	if len(roles) != 4 || roles[1].Groups[1] != "y" || roles[2].Username != "a" ||
-		roles[3].Username != "c" || roles[3].RoleARN != roles[0].RoleARN || len(roles[3].Groups) != 2 {
+		roles[3].Username != "c" || roles[3].ARN != roles[0].ARN || len(roles[3].Groups) != 2 {
 		t.Errorf("roles = %+v", roles)
 	}
 }

@@ -13,7 +13,10 @@ import (
 // the whole spec (a mounted file does, at start-up): that grants nothing
 // too.
 func runShadows(t *testing.T, f Factory, caps Capabilities) {
-	groups := &fakeGroups{byUser: map[string][]string{userARN(acct, "bob"): {groupARN(acct, "admins")}}}
+	groups := &fakeGroups{byUser: map[string][]string{
+		userARN(acct, "bob"):  {groupARN(acct, "admins")},
+		userARN(acct, "dave"): {groupARN(acct, "ops")},
+	}}
 	spec := spec{
 		Roles: []mapping.Entry{
 			{Kind: mapping.KindRole, ARN: roleARN(acct, "admin"), Username: "admin", Groups: []string{"system:masters"}},
@@ -32,6 +35,9 @@ func runShadows(t *testing.T, f Factory, caps Capabilities) {
 		},
 		Groups: []mapping.Entry{
 			{Kind: mapping.KindGroup, ARN: groupARN(acct, "admins"), Username: "group-admin", Groups: []string{"system:masters"}},
+			{Kind: mapping.KindGroup, ARN: groupARN(acct, "ops"), Username: "ops", Groups: []string{"system:masters"}},
+			// The later entry for ops: an empty username.
+			{Kind: mapping.KindGroup, ARN: groupARN(acct, "ops"), Username: ""},
 		},
 		Accounts: []string{acct},
 	}
@@ -46,6 +52,7 @@ func runShadows(t *testing.T, f Factory, caps Capabilities) {
 	mustNotGrant(t, m, session(t, "aws", acct, ssoRole("Admin"), "s"))
 	mustNotGrant(t, m, iamUser(t, acct, "alice"))
 	mustNotGrant(t, m, iamUser(t, acct, "bob"))
+	mustNotGrant(t, m, iamUser(t, acct, "dave"))
 	want(t, mustMap(t, m, session(t, "aws", acct, "dev", "s")), "dev")
 	if !caps.NoAccounts {
 		want(t, mustMap(t, m, iamUser(t, acct, "carol")), userARN(acct, "carol"))

@@ -168,9 +168,16 @@ func (r *review) classify(c *compiled, p arn.ARN, roleKey, userKey string) (mapp
 		}
 		return "", ""
 	case mapping.KindAccount:
-		if e.Account == p.AccountID {
-			return mapping.VerdictLowerPattern, "maps every principal of the account, but an entry for this principal decided first"
+		if e.Account != p.AccountID {
+			return "", ""
 		}
+		switch {
+		case r.rec.winner != nil:
+			return mapping.VerdictLowerPattern, "maps every principal of the account, but " + r.rec.winner.entry.Origin.String() + " decided first"
+		case r.rec.groupErr != nil:
+			return mapping.VerdictGroupLookupFailed, "not reached: the IAM group lookup failed, and a group entry might have applied"
+		}
+		return mapping.VerdictLowerPattern, "not reached: the review was decided before the account fallback"
 	}
 	return "", ""
 }
@@ -208,4 +215,3 @@ func (r *review) compareExact(c, current *compiled, key string, p arn.ARN) (mapp
 func samePrefixAccount(prefix string, p arn.ARN) bool {
 	return strings.HasPrefix(prefix, strings.ToLower("arn:"+p.Partition+":iam::"+p.AccountID+":"))
 }
-

@@ -117,6 +117,7 @@ func Build(name string, entries []mapping.Entry, o Options) (*Table, []mapping.P
 			continue
 		}
 		c := t.compile(e, i, tg)
+		t.warnRisks(e)
 		switch {
 		case tg.kind == targetPattern && e.Kind == mapping.KindRole:
 			rolePats = append(rolePats, patternEntry{i, tg.pat, c})
@@ -126,10 +127,11 @@ func Build(name string, entries []mapping.Entry, o Options) (*Table, []mapping.P
 			t.index(e.Kind)[tg.key] = c
 		}
 	}
-	for k, c := range t.groups {
-		if c.broken == nil {
-			t.groupAccts[groupAccountOf(k)] = true
-		}
+	// Tombstones count: a refused group entry must still get the user's
+	// groups asked for, so that it denies its members rather than let
+	// mapAccounts or a later backend decide for them.
+	for k := range t.groups {
+		t.groupAccts[groupAccountOf(k)] = true
 	}
 	var perrs []mapping.Problem
 	t.rolePatterns, perrs = indexPatterns(rolePats)
@@ -165,9 +167,32 @@ func (t *Table) warn() {
 		t.warnings = append(t.warnings, fmt.Sprintf(
 			"%d mapGroups entries loaded but inactive: no IAM group resolver configured", live(t.groups)))
 	}
+	if n := t.usesEC2(); n > 0 && t.opts.EC2 == nil {
+		t.warnings = append(t.warnings, fmt.Sprintf(
+			"%d entries use {{%s}} but the server has no EC2 lookup (no region: server.ec2DescribeInstancesRegion, AWS_REGION or the AWSIamConfig's spec.awsRegion): their reviews are denied", n, VarEC2PrivateDNSName))
+	}
 	for _, w := range t.warnings {
 		t.log.Warn("mapping entries inactive", "backend", t.name, "reason", w)
 	}
+}
+
+// usesEC2 counts the entries in effect whose username or groups need the
+// EC2 lookup.
+func (t *Table) usesEC2() int {
+	n := 0
+	for _, c := range t.all {
+		if c.broken != nil {
+			continue
+		}
+		uses := c.username.t.Uses(VarEC2PrivateDNSName)
+		for _, g := range c.groups {
+			uses = uses || g.t.Uses(VarEC2PrivateDNSName)
+		}
+		if uses {
+			n++
+		}
+	}
+	return n
 }
 
 // shadow puts a tombstone for entry e (position order), left out with

@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/iamgate/iamgate/internal/mapping"
 )
 
 const acct = "111122223333"
 
-func sessionID(role, sess string) Identity {
-	return Identity{ARN: "arn:aws:sts::" + acct + ":assumed-role/" + role + "/" + sess, UserID: "AROAEXAMPLE:" + sess, AccessKeyID: "ASIAEXAMPLE"}
+func sessionID(role, sess string) mapping.Identity {
+	return mapping.Identity{ARN: "arn:aws:sts::" + acct + ":assumed-role/" + role + "/" + sess, UserID: "AROAEXAMPLE:" + sess, AccessKeyID: "ASIAEXAMPLE"}
 }
 
 func bufLogger() (*slog.Logger, *bytes.Buffer) {
@@ -20,28 +22,40 @@ func bufLogger() (*slog.Logger, *bytes.Buffer) {
 	return slog.New(slog.NewTextHandler(&buf, nil)), &buf
 }
 
+func roleEntry(a, username string, groups ...string) mapping.Entry {
+	return mapping.Entry{Kind: mapping.KindRole, ARN: a, Username: username, Groups: groups}
+}
+
+// joined is what a caller that refuses bad input reports: every problem.
+func joined(ps []mapping.Problem) error {
+	errs := make([]error, len(ps))
+	for i, p := range ps {
+		errs[i] = p
+	}
+	return errors.Join(errs...)
+}
+
 // Overlapping equal-rank patterns never load, so the review-time deny is a
 // second line of defence: inject a pair past the load check.
 func TestEqualRankPatternsDenyAtReview(t *testing.T) {
 	log, buf := bufLogger()
-	tb, err := NewTableWithOptions("T", Spec{Roles: []RoleMapping{
-		{RoleARN: "arn:aws:iam::" + acct + ":role/ci-*-a", Username: "a"},
-		{RoleARN: "arn:aws:iam::" + acct + ":role/ci-*", Username: "broad"},
-	}}, Options{Logger: log})
-	if err == nil || !strings.Contains(err.Error(), "same literal prefix") {
+	ea := roleEntry("arn:aws:iam::"+acct+":role/ci-*-a", "a")
+	eb := roleEntry("arn:aws:iam::"+acct+":role/ci-*", "broad")
+	tb, probs := Build("T", []mapping.Entry{ea, eb}, Options{Logger: log})
+	if err := joined(probs); err == nil || !strings.Contains(err.Error(), "same literal prefix") {
 		t.Fatalf("err = %v, want the overlap reported", err)
 	}
 	if r, _, _ := tb.Counts(); r != 0 {
 		t.Fatalf("overlapping patterns kept: %d", r)
 	}
-	if _, err := tb.Map(context.Background(), sessionID("ci-x-a", "s")); !errors.Is(err, ErrNotMapped) {
+	if _, err := tb.Map(context.Background(), sessionID("ci-x-a", "s")); !errors.Is(err, mapping.ErrNotMapped) {
 		t.Fatalf("dropped patterns still match: %v", err)
 	}
-	a, _ := patternTarget("rolearn", "arn:aws:iam::"+acct+":role/ci-*-a", "role")
-	b, _ := patternTarget("rolearn", "arn:aws:iam::"+acct+":role/ci-*", "role")
+	a, _ := patternTarget("rolearn", ea.ARN, "role")
+	b, _ := patternTarget("rolearn", eb.ARN, "role")
 	tb.rolePatterns = []*compiledPattern{
-		{pattern: a.pat, entry: tb.compile(SectionRoles, 0, a.canon, "a", nil, "")},
-		{pattern: b.pat, entry: tb.compile(SectionRoles, 1, b.canon, "broad", nil, "")},
+		{pattern: a.pat, entry: tb.compile(ea, 0, a)},
+		{pattern: b.pat, entry: tb.compile(eb, 1, b)},
 	}
 	r, err := tb.Map(context.Background(), sessionID("ci-x-a", "s"))
 	if !errors.Is(err, ErrAmbiguous) || r != nil {
@@ -59,9 +73,12 @@ func TestEqualRankPatternsDenyAtReview(t *testing.T) {
 // The load-time placement check keeps "{{SessionName}}:masters" out; the
 // review-time check must deny it on its own too.
 func TestReservedRenderedCheckStandsAlone(t *testing.T) {
-	tb, err := NewTable("T", []RoleMapping{{RoleARN: "arn:aws:iam::" + acct + ":role/r", Username: "u", Groups: []string{"g"}}}, nil, []string{acct})
-	if err != nil {
-		t.Fatal(err)
+	tb, probs := Build("T", []mapping.Entry{
+		roleEntry("arn:aws:iam::"+acct+":role/r", "u", "g"),
+		{Kind: mapping.KindAccount, Account: acct},
+	}, Options{})
+	if len(probs) != 0 {
+		t.Fatal(joined(probs))
 	}
 	e := tb.roles["arn:aws:iam::"+acct+":role/r"]
 	bad, _ := ParseTemplate("{{SessionName}}:masters")
@@ -83,33 +100,29 @@ func TestReservedRenderedCheckStandsAlone(t *testing.T) {
 	}
 }
 
-func TestNewTableWithOptionsProblems(t *testing.T) {
-	tb, err := NewTableWithOptions("T", Spec{
-		Roles: []RoleMapping{
-			{RoleARN: "arn:aws:iam::" + acct + ":role/a", Username: "system:admin"},
-			{RoleARN: "arn:aws:iam::" + acct + ":role/b", Username: "{{SessionName}}:x"},
-			{RoleARN: "arn:aws:iam::*:role/c", Username: "c"},
-			{RoleARN: "arn:aws:iam::" + acct + ":role/good", Username: "good"},
-		},
-		Groups: []GroupMapping{{GroupARN: "arn:aws:iam::" + acct + ":group/g", Username: "u", Groups: []string{"eks:x"}}},
-	}, Options{Logger: slog.New(slog.DiscardHandler)})
-	var probs []Problem
-	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-		var p Problem
-		if errors.As(e, &p) {
-			probs = append(probs, p)
-		}
+// Problems name their entry by its Origin, whatever the order of kinds.
+func TestBuildProblems(t *testing.T) {
+	at := func(e mapping.Entry, section string, i int) mapping.Entry {
+		e.Origin = mapping.Origin{Section: section, Index: i}
+		return e
 	}
+	tb, probs := Build("T", []mapping.Entry{
+		at(roleEntry("arn:aws:iam::"+acct+":role/a", "system:admin"), mapping.SectionRoles, 0),
+		at(roleEntry("arn:aws:iam::"+acct+":role/b", "{{SessionName}}:x"), mapping.SectionRoles, 1),
+		at(roleEntry("arn:aws:iam::*:role/c", "c"), mapping.SectionRoles, 2),
+		at(roleEntry("arn:aws:iam::"+acct+":role/good", "good"), mapping.SectionRoles, 3),
+		at(mapping.Entry{Kind: mapping.KindGroup, ARN: "arn:aws:iam::" + acct + ":group/g", Username: "u", Groups: []string{"eks:x"}}, mapping.SectionGroups, 0),
+	}, Options{Logger: slog.New(slog.DiscardHandler)})
 	want := []struct {
 		section string
 		index   int
 		fatal   bool
-	}{{SectionRoles, 0, false}, {SectionRoles, 1, true}, {SectionRoles, 2, true}, {SectionGroups, 0, false}}
+	}{{mapping.SectionRoles, 0, false}, {mapping.SectionRoles, 1, true}, {mapping.SectionRoles, 2, true}, {mapping.SectionGroups, 0, false}}
 	if len(probs) != len(want) {
 		t.Fatalf("problems = %v", probs)
 	}
 	for i, w := range want {
-		if p := probs[i]; p.Section != w.section || p.Index != w.index || p.Fatal != w.fatal {
+		if p := probs[i]; p.Origin.Section != w.section || p.Origin.Index != w.index || p.Fatal != w.fatal {
 			t.Errorf("problem %d = %+v (%v), want %+v", i, p, p, w)
 		}
 	}
@@ -123,13 +136,13 @@ func TestNewTableWithOptionsProblems(t *testing.T) {
 
 func TestWarnings(t *testing.T) {
 	log, buf := bufLogger()
-	s := Spec{
-		Roles:  []RoleMapping{{SSO: &SSOMapping{PermissionSetName: "Dev", AccountID: acct}, Username: "dev"}},
-		Groups: []GroupMapping{{GroupARN: "arn:aws:iam::" + acct + ":group/g", Username: "u"}},
+	entries := []mapping.Entry{
+		{Kind: mapping.KindSSO, SSO: &mapping.SSO{PermissionSetName: "Dev", AccountID: acct}, Username: "dev"},
+		{Kind: mapping.KindGroup, ARN: "arn:aws:iam::" + acct + ":group/g", Username: "u"},
 	}
-	tb, err := NewTableWithOptions("T", s, Options{Logger: log})
-	if err != nil {
-		t.Fatal(err)
+	tb, probs := Build("T", entries, Options{Logger: log})
+	if len(probs) != 0 {
+		t.Fatal(joined(probs))
 	}
 	if w := tb.Warnings(); len(w) != 2 || !strings.Contains(w[0], "SSORoleMatch") || !strings.Contains(w[1], "resolver") {
 		t.Errorf("Warnings = %q", w)
@@ -140,7 +153,7 @@ func TestWarnings(t *testing.T) {
 	if r, _, _ := tb.Counts(); r != 1 || tb.GroupCount() != 1 {
 		t.Errorf("inactive entries not counted as loaded")
 	}
-	tb, _ = NewTableWithOptions("T", s, Options{SSORoleMatch: true, Groups: nopGroups{}, Logger: log})
+	tb, _ = Build("T", entries, Options{SSORoleMatch: true, Groups: nopGroups{}, Logger: log})
 	if w := tb.Warnings(); len(w) != 0 {
 		t.Errorf("Warnings with gate on and resolver = %q", w)
 	}
@@ -150,35 +163,60 @@ type nopGroups struct{}
 
 func (nopGroups) GroupsForUser(context.Context, string) ([]string, error) { return nil, nil }
 
-func TestValidateNewKinds(t *testing.T) {
-	good := []interface{ Validate() error }{
-		RoleMapping{SSO: &SSOMapping{PermissionSetName: "Dev", AccountID: acct}, Username: "u"},
-		RoleMapping{RoleARN: "arn:aws:iam::" + acct + ":role/ci-*", Username: "u"},
-		UserMapping{UserARN: "arn:aws:iam::" + acct + ":user/team/*", Username: "u"},
-		GroupMapping{GroupARN: "arn:aws:iam::" + acct + ":group/g", Username: "u", Groups: []string{"system:masters"}},
-		RoleMapping{RoleARN: "arn:aws:iam::" + acct + ":role/n", Username: "system:node:{{EC2PrivateDNSName}}"},
+func TestCheckNewKinds(t *testing.T) {
+	good := []mapping.Entry{
+		{Kind: mapping.KindSSO, SSO: &mapping.SSO{PermissionSetName: "Dev", AccountID: acct}, Username: "u"},
+		roleEntry("arn:aws:iam::"+acct+":role/ci-*", "u"),
+		{Kind: mapping.KindUser, ARN: "arn:aws:iam::" + acct + ":user/team/*", Username: "u"},
+		{Kind: mapping.KindGroup, ARN: "arn:aws:iam::" + acct + ":group/g", Username: "u", Groups: []string{"system:masters"}},
+		roleEntry("arn:aws:iam::"+acct+":role/n", "system:node:{{EC2PrivateDNSName}}"),
 	}
-	for _, m := range good {
-		if err := m.Validate(); err != nil {
-			t.Errorf("Validate(%+v) = %v", m, err)
+	for _, e := range good {
+		if _, err := Check(e, Options{}); err != nil {
+			t.Errorf("Check(%+v) = %v", e, err)
 		}
 	}
-	bad := []interface{ Validate() error }{
-		RoleMapping{Username: "u"},
-		RoleMapping{RoleARN: "arn:aws:iam::" + acct + ":role/r", SSO: &SSOMapping{PermissionSetName: "Dev", AccountID: acct}, Username: "u"},
-		RoleMapping{RoleARN: "arn:aws:iam::" + acct + ":role/r", Username: "eks:u"},
-		UserMapping{UserARN: "arn:aws:iam::*:user/u", Username: "u"},
-		GroupMapping{GroupARN: "arn:aws:iam::" + acct + ":group/g", Username: "u", Groups: []string{"system:authenticated"}},
-		GroupMapping{GroupARN: "arn:aws:iam::" + acct + ":role/g", Username: "u"},
+	bad := []mapping.Entry{
+		{Kind: mapping.KindRole, Username: "u"},
+		{Kind: mapping.KindRole, ARN: "arn:aws:iam::" + acct + ":role/r", SSO: &mapping.SSO{PermissionSetName: "Dev", AccountID: acct}, Username: "u"},
+		// The same mistake written as an sso entry.
+		{Kind: mapping.KindSSO, ARN: "arn:aws:iam::" + acct + ":role/r", SSO: &mapping.SSO{PermissionSetName: "Dev", AccountID: acct}, Username: "u"},
+		roleEntry("arn:aws:iam::"+acct+":role/r", "eks:u"),
+		{Kind: mapping.KindUser, ARN: "arn:aws:iam::*:user/u", Username: "u"},
+		{Kind: mapping.KindGroup, ARN: "arn:aws:iam::" + acct + ":group/g", Username: "u", Groups: []string{"system:authenticated"}},
+		{Kind: mapping.KindGroup, ARN: "arn:aws:iam::" + acct + ":role/g", Username: "u"},
 	}
-	for _, m := range bad {
-		if m.Validate() == nil {
-			t.Errorf("Validate(%+v) = nil", m)
+	for _, e := range bad {
+		if _, err := Check(e, Options{}); err == nil {
+			t.Errorf("Check(%+v) = nil", e)
 		}
 	}
-	m := RoleMapping{RoleARN: "arn:aws:iam::" + acct + ":role/r", Username: "eks:u"}
-	if err := m.ValidateWith(Options{AllowReserved: []string{"eks:u"}}); err != nil {
-		t.Errorf("ValidateWith allowlist: %v", err)
+	m := roleEntry("arn:aws:iam::"+acct+":role/r", "eks:u")
+	if _, err := Check(m, Options{AllowReserved: []string{"eks:u"}}); err != nil {
+		t.Errorf("Check with allowlist: %v", err)
+	}
+}
+
+func TestGroupARN(t *testing.T) {
+	good := map[string]string{
+		"arn:aws:iam::111122223333:group/devs":                        "arn:aws:iam::111122223333:group/devs",
+		"arn:aws-us-gov:iam::111122223333:group/a/b/Devs":             "arn:aws-us-gov:iam::111122223333:group/devs",
+		"arn:aws:iam::111122223333:group/" + strings.Repeat("g", 128): "arn:aws:iam::111122223333:group/" + strings.Repeat("g", 128),
+	}
+	for in, wantKey := range good {
+		if key, _, err := parseGroupARN(in); err != nil || key != wantKey {
+			t.Errorf("parseGroupARN(%q) = %q, %v; want %q", in, key, err, wantKey)
+		}
+	}
+	for _, bad := range []string{
+		"", "arn:aws:iam::111122223333:group/", "arn:aws:iam::111122223333:group", "arn:aws:sts::111122223333:group/g",
+		"arn:aws:iam:us-east-1:111122223333:group/g", "arn:aws:iam::1111:group/g", "arn:moon:iam::111122223333:group/g",
+		"arn:aws:iam::111122223333:group//g", "arn:aws:iam::111122223333:group/g h", "arn:aws:iam::111122223333:user/g",
+		"arn:aws:iam::111122223333:group/" + strings.Repeat("g", 129), "arn:aws:iam::111122223333:group/g:x",
+	} {
+		if _, _, err := parseGroupARN(bad); err == nil {
+			t.Errorf("parseGroupARN(%q) accepted", bad)
+		}
 	}
 }
 

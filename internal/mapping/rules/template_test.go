@@ -5,10 +5,21 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/iamgate/iamgate/internal/mapping"
 )
 
+// render parses tmpl and renders it for id, as a username is rendered.
+func render(tmpl string, id mapping.Identity) (string, error) {
+	t, err := ParseTemplate(tmpl)
+	if err != nil {
+		return "", err
+	}
+	return t.Render(id)
+}
+
 func TestRender(t *testing.T) {
-	id := Identity{AccountID: "111122223333", SessionName: "alice@example.com", AccessKeyID: "ASIAEXAMPLE"}
+	id := mapping.Identity{AccountID: "111122223333", SessionName: "alice@example.com", AccessKeyID: "ASIAEXAMPLE"}
 	tests := []struct{ tmpl, want string }{
 		{"plain", "plain"},
 		{"", ""},
@@ -22,7 +33,7 @@ func TestRender(t *testing.T) {
 		{"{", "{"},
 	}
 	for _, tt := range tests {
-		got, err := Render(tt.tmpl, id)
+		got, err := render(tt.tmpl, id)
 		if err != nil || got != tt.want {
 			t.Errorf("Render(%q) = %q, %v; want %q", tt.tmpl, got, err, tt.want)
 		}
@@ -30,8 +41,8 @@ func TestRender(t *testing.T) {
 }
 
 func TestRenderErrors(t *testing.T) {
-	id := Identity{AccountID: "111122223333", SessionName: "i-0123456789abcdef0"}
-	if _, err := Render("system:node:{{EC2PrivateDNSName}}", id); !errors.Is(err, ErrEC2PrivateDNSNameUnsupported) {
+	id := mapping.Identity{AccountID: "111122223333", SessionName: "i-0123456789abcdef0"}
+	if _, err := render("system:node:{{EC2PrivateDNSName}}", id); !errors.Is(err, ErrEC2PrivateDNSNameUnsupported) {
 		t.Errorf("EC2PrivateDNSName: err = %v", err)
 	}
 	for _, bad := range []string{
@@ -41,7 +52,7 @@ func TestRenderErrors(t *testing.T) {
 		if _, err := ParseTemplate(bad); !errors.Is(err, ErrBadTemplate) {
 			t.Errorf("ParseTemplate(%q) err = %v, want ErrBadTemplate", bad, err)
 		}
-		if _, err := Render(bad, id); err == nil {
+		if _, err := render(bad, id); err == nil {
 			t.Errorf("Render(%q) succeeded", bad)
 		}
 	}
@@ -70,7 +81,7 @@ func TestRenderContextEC2(t *testing.T) {
 		gotAccount, gotInstance = a, i
 		return "ip-10-0-0-1.ec2.internal", nil
 	})
-	id := Identity{AccountID: "111122223333", SessionName: "i-0123456789abcdef0"}
+	id := mapping.Identity{AccountID: "111122223333", SessionName: "i-0123456789abcdef0"}
 	got, err := tm.RenderContext(context.Background(), id, ok)
 	if err != nil || got != "system:node:ip-10-0-0-1.ec2.internal" || gotAccount != id.AccountID || gotInstance != id.SessionName {
 		t.Errorf("RenderContext = %q, %v (asked %s/%s)", got, err, gotAccount, gotInstance)
