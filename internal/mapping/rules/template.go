@@ -96,21 +96,9 @@ func (t Template) Uses(name string) bool {
 	return false
 }
 
-// Render fills in the variables from id. An empty result is not an error
-// here; the lookup refuses an empty username and drops empty groups.
-// {{EC2PrivateDNSName}} fails with ErrEC2PrivateDNSNameUnsupported; use
-// RenderContext to resolve it.
-func (t Template) Render(id mapping.Identity) (string, error) {
-	return t.render(id, func() (string, error) { return "", ErrEC2PrivateDNSNameUnsupported })
-}
-
-// RenderContext is Render with {{EC2PrivateDNSName}} resolved through ec2
-// (nil: ErrEC2PrivateDNSNameUnsupported) for sessions named like an instance
-// ID. Any failure is an error: never a guessed node name.
-func (t Template) RenderContext(ctx context.Context, id mapping.Identity, ec2 EC2Resolver) (string, error) {
-	return t.render(id, func() (string, error) { return resolveEC2(ctx, id, ec2) })
-}
-
+// render fills in the variables from id; ec2Name resolves
+// {{EC2PrivateDNSName}} (resolveEC2). An empty result is not an error
+// here; the table refuses an empty username and drops empty groups.
 func (t Template) render(id mapping.Identity, ec2Name func() (string, error)) (string, error) {
 	if len(t.parts) == 1 && t.parts[0].v == "" {
 		return t.parts[0].lit, nil
@@ -147,7 +135,7 @@ func resolveEC2(ctx context.Context, id mapping.Identity, ec2 EC2Resolver) (stri
 	if ec2 == nil {
 		return "", ErrEC2PrivateDNSNameUnsupported
 	}
-	if !IsInstanceID(id.SessionName) {
+	if !isInstanceID(id.SessionName) {
 		return "", fmt.Errorf("%w: session name %q is not an instance ID (i- and 8 or 17 hex digits)", ErrEC2PrivateDNSName, id.SessionName)
 	}
 	name, err := ec2.PrivateDNSName(ctx, id.AccountID, id.SessionName)
@@ -160,10 +148,10 @@ func resolveEC2(ctx context.Context, id mapping.Identity, ec2 EC2Resolver) (stri
 	return name, nil
 }
 
-// IsInstanceID reports whether s looks like an EC2 instance ID: "i-" and 8
+// isInstanceID reports whether s looks like an EC2 instance ID: "i-" and 8
 // or 17 lower-case hex digits. Only such sessions are looked up, so a caller
 // cannot make the server describe arbitrary strings.
-func IsInstanceID(s string) bool {
+func isInstanceID(s string) bool {
 	if !strings.HasPrefix(s, "i-") || (len(s) != 2+8 && len(s) != 2+17) {
 		return false
 	}

@@ -15,7 +15,7 @@ func render(tmpl string, id mapping.Identity) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return t.Render(id)
+	return t.render(id, func() (string, error) { return "", ErrEC2PrivateDNSNameUnsupported })
 }
 
 func TestRender(t *testing.T) {
@@ -82,20 +82,20 @@ func TestRenderContextEC2(t *testing.T) {
 		return "ip-10-0-0-1.ec2.internal", nil
 	})
 	id := mapping.Identity{AccountID: "111122223333", SessionName: "i-0123456789abcdef0"}
-	got, err := tm.RenderContext(context.Background(), id, ok)
+	got, err := renderEC2(tm, id, ok)
 	if err != nil || got != "system:node:ip-10-0-0-1.ec2.internal" || gotAccount != id.AccountID || gotInstance != id.SessionName {
-		t.Errorf("RenderContext = %q, %v (asked %s/%s)", got, err, gotAccount, gotInstance)
+		t.Errorf("render = %q, %v (asked %s/%s)", got, err, gotAccount, gotInstance)
 	}
-	if _, err := tm.RenderContext(context.Background(), id, nil); !errors.Is(err, ErrEC2PrivateDNSNameUnsupported) {
+	if _, err := renderEC2(tm, id, nil); !errors.Is(err, ErrEC2PrivateDNSNameUnsupported) {
 		t.Errorf("nil resolver: %v", err)
 	}
 	fail := ec2Func(func(context.Context, string, string) (string, error) { return "", errors.New("throttled") })
-	if _, err := tm.RenderContext(context.Background(), id, fail); !errors.Is(err, ErrEC2PrivateDNSName) || !strings.Contains(err.Error(), "throttled") {
+	if _, err := renderEC2(tm, id, fail); !errors.Is(err, ErrEC2PrivateDNSName) || !strings.Contains(err.Error(), "throttled") {
 		t.Errorf("lookup failure: %v", err)
 	}
 	for _, name := range []string{"", "UPPER.ec2.internal", "a..b", "-a.b", "a b", "a:b", strings.Repeat("a", 64) + ".b"} {
 		bad := ec2Func(func(context.Context, string, string) (string, error) { return name, nil })
-		if _, err := tm.RenderContext(context.Background(), id, bad); !errors.Is(err, ErrEC2PrivateDNSName) {
+		if _, err := renderEC2(tm, id, bad); !errors.Is(err, ErrEC2PrivateDNSName) {
 			t.Errorf("answer %q accepted: %v", name, err)
 		}
 	}
@@ -103,7 +103,7 @@ func TestRenderContextEC2(t *testing.T) {
 	spy := ec2Func(func(context.Context, string, string) (string, error) { called = true; return "x", nil })
 	for _, sess := range []string{"", "node", "i-", "i-0123456", "i-0123456789abcdef", "i-0123456789abcdef01", "I-0123456789abcdef0", "i-0123456789ABCDEF0", "i-0123456g"} {
 		id.SessionName = sess
-		if _, err := tm.RenderContext(context.Background(), id, spy); !errors.Is(err, ErrEC2PrivateDNSName) {
+		if _, err := renderEC2(tm, id, spy); !errors.Is(err, ErrEC2PrivateDNSName) {
 			t.Errorf("session %q: %v", sess, err)
 		}
 	}
@@ -114,8 +114,14 @@ func TestRenderContextEC2(t *testing.T) {
 
 func TestIsInstanceID(t *testing.T) {
 	for _, s := range []string{"i-01234567", "i-0123456789abcdef0", "i-abcdef01"} {
-		if !IsInstanceID(s) {
-			t.Errorf("IsInstanceID(%q) = false", s)
+		if !isInstanceID(s) {
+			t.Errorf("isInstanceID(%q) = false", s)
 		}
 	}
+}
+
+// renderEC2 renders tm resolving {{EC2PrivateDNSName}} through ec2, as a
+// review does.
+func renderEC2(tm Template, id mapping.Identity, ec2 EC2Resolver) (string, error) {
+	return tm.render(id, func() (string, error) { return resolveEC2(context.Background(), id, ec2) })
 }
