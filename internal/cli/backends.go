@@ -13,11 +13,11 @@ import (
 
 	"github.com/iamgate/iamgate/internal/config"
 	"github.com/iamgate/iamgate/internal/mapping"
-	"github.com/iamgate/iamgate/internal/mapping/rules"
 	"github.com/iamgate/iamgate/internal/mapping/configmap"
 	"github.com/iamgate/iamgate/internal/mapping/crd"
 	"github.com/iamgate/iamgate/internal/mapping/dynamicfile"
 	"github.com/iamgate/iamgate/internal/mapping/file"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
 // runner is a backend that loads in the background.

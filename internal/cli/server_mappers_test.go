@@ -27,7 +27,7 @@ server:
 		AccountID:    "111122223333", UserID: "AROAEXAMPLE:alice", SessionName: "alice", AccessKeyID: "ASIAEXAMPLE",
 	}
 	for _, gate := range []bool{false, true} {
-		c, err := config.Parse([]byte(cfg))
+		c, err := config.Parse([]byte(cfg), "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,7 +72,7 @@ server:
 		if allow {
 			body += "  reservedPrefixAllowlist: [\"eks:operator:{{SessionName}}\"]\n"
 		}
-		c, err := config.Parse([]byte(body))
+		c, err := config.Parse([]byte(body), "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -165,7 +165,7 @@ func applyAWSIamConfig(c *config.Config, path string) error {
 	}
 	for _, p := range problems {
 		if p.Fatal {
-			return fmt.Errorf("%s: %w", path, p)
+			return p // reads "FILE:LINE: spec.mapRoles[i]: ..."
 		}
 	}
 	c.Skipped = append(c.Skipped, problems...)

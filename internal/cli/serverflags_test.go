@@ -293,7 +293,7 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ClusterID != "generated-id" || len(c.Server.MapRoles) != 1 || len(c.Server.MapUsers) != 1 {
+	if c.ClusterID != "generated-id" || countKind(c.Server.Mappings, mapping.KindRole) != 1 || countKind(c.Server.Mappings, mapping.KindUser) != 1 {
 		t.Fatalf("config: %+v", c)
 	}
 	if !reflect.DeepEqual(c.Server.BackendMode, []string{"MountedFile"}) {
@@ -313,5 +313,41 @@ spec:
 	// Without -i the server refuses: the document carries no cluster id.
 	if _, err := loadServerFlags(t, "--awsiamconfig", p); err == nil {
 		t.Fatal("no cluster id accepted")
+	}
+}
+
+func countKind(es []mapping.Entry, k mapping.Kind) int {
+	n := 0
+	for _, e := range es {
+		if e.Kind == k {
+			n++
+		}
+	}
+	return n
+}
+
+// A fatal entry problem in the AWSIamConfig stops the server with one line
+// naming the file once, the line and the entry.
+func TestAWSIamConfigFatalProblemNamesFileAndLine(t *testing.T) {
+	doc := `apiVersion: anywhere.eks.amazonaws.com/v1alpha1
+kind: AWSIamConfig
+metadata:
+  name: my-cluster-aws-iam
+spec:
+  awsRegion: us-west-2
+  backendMode:
+  - EKSConfigMap
+  mapRoles:
+  - roleARN: arn:aws:iam::111122223333:role/Admin
+    username: "admin:{{SesionName}}"
+`
+	p := filepath.Join(t.TempDir(), "awsiamconfig.yaml")
+	if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := loadServerFlags(t, "--awsiamconfig", p, "-i", "generated-id")
+	if err == nil || strings.Count(err.Error(), p) != 1 || !strings.Contains(err.Error(), p+":11: spec.mapRoles[0]") ||
+		!strings.Contains(err.Error(), "SesionName") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err = %v; want one line naming %s once, line 11 and spec.mapRoles[0]", err, p)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iamgate/iamgate/internal/mapping"
 )
 
 const aiaConfig = `# an aws-iam-authenticator config file, unchanged
@@ -43,13 +45,16 @@ func write(t *testing.T, body string) string {
 }
 
 func TestLoadAIAConfigUnchanged(t *testing.T) {
-	c, err := Load(write(t, aiaConfig))
+	p := write(t, aiaConfig)
+	c, err := Load(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.Default()
-	if err := c.Validate(); err != nil {
-		t.Fatal(err)
+	// An invalid entry in the -c file now stops the server (as AIA's MountedFile does), naming file, line and entry.
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "usrname") ||
+		!strings.Contains(err.Error(), p+": line 16: server.mapRoles[1]") || strings.Count(err.Error(), "\n") != 0 {
+		t.Errorf("Validate = %v; want the one entry with an unknown field reported with file and line", err)
 	}
 	if c.ClusterID != "my-cluster" || c.Server.Port != 21362 || c.Server.StateDir != "/var/aws-iam-authenticator" {
 		t.Fatalf("scalars: %+v", c)
@@ -58,15 +63,16 @@ func TestLoadAIAConfigUnchanged(t *testing.T) {
 		t.Errorf("keys must match case-insensitively: scrubbedAccounts = %v", c.Server.ScrubbedAccounts)
 	}
 	// The skipped entry stays as a placeholder that only shadows its ARN.
-	if len(c.Server.MapRoles) != 2 || c.Server.MapRoles[0].Username != "kubernetes-admin" ||
-		c.Server.MapRoles[1].Rejected == "" || c.Server.MapRoles[1].Username != "" {
-		t.Errorf("mapRoles: want the valid entry and a placeholder, got %+v", c.Server.MapRoles)
+	roles, users, accounts := byKind(c.Server.Mappings, mapping.KindRole), byKind(c.Server.Mappings, mapping.KindUser), byKind(c.Server.Mappings, mapping.KindAccount)
+	if len(roles) != 2 || roles[0].Username != "kubernetes-admin" ||
+		roles[1].Refused == nil || roles[1].Username != "" {
+		t.Errorf("mapRoles: want the valid entry and a placeholder, got %+v", roles)
 	}
 	if len(c.Problems) != 1 || !strings.Contains(c.Problems[0].Error(), "usrname") {
 		t.Errorf("the entry with an unknown field must be skipped and reported, got %v", c.Problems)
 	}
-	if len(c.Server.MapUsers) != 1 || len(c.Server.MapAccounts) != 1 {
-		t.Errorf("mapUsers/mapAccounts: %+v %+v", c.Server.MapUsers, c.Server.MapAccounts)
+	if len(users) != 1 || len(accounts) != 1 {
+		t.Errorf("mapUsers/mapAccounts: %+v %+v", users, accounts)
 	}
 	if c.Server.Address != DefaultAddress || c.Server.HealthPort != DefaultHealthPort || c.Server.Partition != "aws" {
 		t.Errorf("defaults: %+v", c.Server)
@@ -74,6 +80,16 @@ func TestLoadAIAConfigUnchanged(t *testing.T) {
 	if c.Gate("SSORoleMatch") {
 		t.Error("SSORoleMatch must be off unless switched on")
 	}
+}
+
+func byKind(es []mapping.Entry, k mapping.Kind) []mapping.Entry {
+	var out []mapping.Entry
+	for _, e := range es {
+		if e.Kind == k {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func TestLoadRejectsUnknownKeyWithFileAndLine(t *testing.T) {
@@ -109,7 +125,7 @@ func TestLoadRejects(t *testing.T) {
 		"reserved prefix unknown key": {"server:\n  reservedPrefixConfig:\n  - backendMode: CRD\n    prefixes: [a]\n", `unknown key "prefixes"`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := Parse([]byte(tc.body))
+			_, err := Parse([]byte(tc.body), "")
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want error containing %q", err, tc.want)
 			}
@@ -118,7 +134,7 @@ func TestLoadRejects(t *testing.T) {
 }
 
 func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
-	c, err := Parse([]byte("server:\n  port: 70000\n  partition: aws-mars\n  backendMode: [MountedFile, Nope, EKSConfigMap]\n  logFormat: xml\n  stsTimeout: 5m\n"))
+	c, err := Parse([]byte("server:\n  port: 70000\n  partition: aws-mars\n  backendMode: [MountedFile, Nope, EKSConfigMap]\n  logFormat: xml\n  stsTimeout: 5m\n"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +151,7 @@ func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
 }
 
 func TestFatalMappingProblemFailsValidation(t *testing.T) {
-	c, err := Parse([]byte("clusterID: x\nserver:\n  mapRoles:\n  - rolearn: arn:aws:iam::111122223333:role/a\n    username: '{{Nope}}'\n"))
+	c, err := Parse([]byte("clusterID: x\nserver:\n  mapRoles:\n  - rolearn: arn:aws:iam::111122223333:role/a\n    username: '{{Nope}}'\n"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +162,7 @@ func TestFatalMappingProblemFailsValidation(t *testing.T) {
 }
 
 func TestBackendModeCommaStringAndDefaults(t *testing.T) {
-	c, err := Parse([]byte("clusterID: x\nserver:\n  backendMode: MountedFile\n  stsTimeout: 3s\n"))
+	c, err := Parse([]byte("clusterID: x\nserver:\n  backendMode: MountedFile\n  stsTimeout: 3s\n"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +198,7 @@ server:
   - BackendMode: CRD
     UsernamePrefixReserveList:
     - "corp:"
-`))
+`), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +209,7 @@ server:
 }
 
 func TestEmptyServerSection(t *testing.T) {
-	c, err := Parse([]byte("clusterID: x\nserver:\n  # everything commented out\n"))
+	c, err := Parse([]byte("clusterID: x\nserver:\n  # everything commented out\n"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,12 +231,13 @@ func TestFeatureGatesAIANames(t *testing.T) {
 }
 
 func TestMapGroupsParsed(t *testing.T) {
-	c, err := Parse([]byte("clusterID: x\nserver:\n  mapGroups:\n  - grouparn: arn:aws:iam::111122223333:group/devs\n    username: dev:{{AccessKeyID}}\n    groups: [devs]\n"))
+	c, err := Parse([]byte("clusterID: x\nserver:\n  mapGroups:\n  - grouparn: arn:aws:iam::111122223333:group/devs\n    username: dev:{{AccessKeyID}}\n    groups: [devs]\n"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Server.MapGroups) != 1 || c.Server.MapGroups[0].Username != "dev:{{AccessKeyID}}" || len(c.Problems) != 0 {
-		t.Fatalf("mapGroups: %+v %v", c.Server.MapGroups, c.Problems)
+	groups := byKind(c.Server.Mappings, mapping.KindGroup)
+	if len(groups) != 1 || groups[0].Username != "dev:{{AccessKeyID}}" || len(c.Problems) != 0 {
+		t.Fatalf("mapGroups: %+v %v", groups, c.Problems)
 	}
 }
 
@@ -235,7 +252,7 @@ server:
   iamGroupsQps: 2.5
   iamGroupsCacheTTL: 30s
   iamGroupsAccountID: "111122223333"
-`))
+`), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +265,7 @@ server:
 		g.QPS != 2.5 || g.CacheTTL != 30*time.Second || g.AccountID != "111122223333" {
 		t.Fatalf("lookups: %+v %+v", e, g)
 	}
-	c, err = Parse([]byte("clusterID: x\nserver:\n  ec2DescribeInstancesRoleARNs: {\"12\": nope}\n  iamGroupsAccountID: abc\n"))
+	c, err = Parse([]byte("clusterID: x\nserver:\n  ec2DescribeInstancesRoleARNs: {\"12\": nope}\n  iamGroupsAccountID: abc\n"), "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ server:
     "444455556666": arn:aws:iam::444455556666:role/iamgate-iam-groups
     "777788889999": arn:aws:iam::777788889999:role/team/iamgate-iam-groups
   iamGroupsExternalID: ext-42
-`))
+`), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ server:
   ec2DescribeInstancesRoleARNs:
     "555566667777": arn:aws:iam::111122223333:role/describe
   iamGroupsAccountID: abc
-`))
+`), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestIAMGroupsRoleARNsMustBeAMapping(t *testing.T) {
 		"server:\n  iamGroupsRoleARNs:\n    \"444455556666\": [arn:aws:iam::444455556666:role/r]\n",
 		"server:\n  iamGroupsExternalID: [a, b]\n",
 	} {
-		if _, err := Parse([]byte(doc)); err == nil || !strings.Contains(strings.ToLower(err.Error()), "server.iamgroups") {
+		if _, err := Parse([]byte(doc), ""); err == nil || !strings.Contains(strings.ToLower(err.Error()), "server.iamgroups") {
 			t.Errorf("Parse(%q) = %v; want an error naming the key", doc, err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/iamgate/iamgate/internal/mapping"
 	"github.com/iamgate/iamgate/internal/mapping/file"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 	"github.com/iamgate/iamgate/internal/sts"
 )
 
@@ -15,9 +16,10 @@ import (
 // identity ({{AccessKeyID}} from the checked credential, {{SessionName}}
 // from the ARN) and mapAccounts maps to the canonical ARN.
 func TestRealFileBackend(t *testing.T) {
-	backend, err := file.New("MountedFile",
-		[]mapping.RoleMapping{{RoleARN: testCanonical, Username: "admin:{{AccessKeyID}}:{{SessionName}}", Groups: []string{"system:masters"}}},
-		nil, []string{"444455556666"})
+	backend, err := file.New("MountedFile", []mapping.Entry{
+		{Kind: mapping.KindRole, ARN: testCanonical, Username: "admin:{{AccessKeyID}}:{{SessionName}}", Groups: []string{"system:masters"}},
+		{Kind: mapping.KindAccount, Account: "444455556666"},
+	}, rules.Options{})
 	must(t, err)
 	h := start(t, func(c *Config) { c.Mappers = []mapping.Mapper{backend} })
 	code, rr, body := h.review(t, apiV1, testToken)

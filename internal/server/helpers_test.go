@@ -63,6 +63,13 @@ func (m fakeMapper) Map(ctx context.Context, id mapping.Identity) (*mapping.Resu
 	return m.fn(ctx, id)
 }
 
+// Explain traces what Map answers, as one backend with no entries to show.
+func (m fakeMapper) Explain(ctx context.Context, id mapping.Identity) mapping.Trace {
+	res, err := m.fn(ctx, id)
+	return mapping.Trace{Identity: id, Result: res, Err: err,
+		Backends: []mapping.BackendTrace{{Backend: m.name, Result: res, Err: err}}}
+}
+
 func okValidator() TokenValidator {
 	return fakeValidator(func(tok string) (*token.Request, error) {
 		if tok != testToken {

@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/iamgate/iamgate/internal/config"
+	"github.com/iamgate/iamgate/internal/mapping"
 )
 
 // The only permissions iamgate may hold.
@@ -142,7 +143,7 @@ func checkDaemonSet(t *testing.T, objs []*unstructured.Unstructured) {
 func checkConfigLoads(t *testing.T, objs []*unstructured.Unstructured) *config.Config {
 	t.Helper()
 	data, _, _ := unstructured.NestedString(one(t, objs, "ConfigMap").Object, "data", "config.yaml")
-	c, err := config.Parse([]byte(data))
+	c, err := config.Parse([]byte(data), "config.yaml")
 	if err != nil {
 		t.Fatalf("shipped config does not parse: %v\n%s", err, data)
 	}
@@ -208,8 +209,18 @@ config:
 		}
 	}
 	c := checkConfigLoads(t, objs)
-	if c.ClusterID != "lab" || c.Server.Partition != "aws-cn" || len(c.Server.MapRoles) != 1 ||
-		c.Server.MapRoles[0].Username != "admin:{{SessionName}}" || cmp.Diff([]string{"012345678901"}, c.Server.MapAccounts) != "" {
+	var roles []mapping.Entry
+	var accounts []string
+	for _, e := range c.Server.Mappings {
+		switch e.Kind {
+		case mapping.KindRole:
+			roles = append(roles, e)
+		case mapping.KindAccount:
+			accounts = append(accounts, e.Account)
+		}
+	}
+	if c.ClusterID != "lab" || c.Server.Partition != "aws-cn" || len(roles) != 1 ||
+		roles[0].Username != "admin:{{SessionName}}" || cmp.Diff([]string{"012345678901"}, accounts) != "" {
 		t.Errorf("config from values: %+v", c)
 	}
 	if img := mustYAML(t, one(t, objs, "DaemonSet").Object); !strings.Contains(img, "image: registry.internal/iamgate:v9") {

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
 // fakeEC2 counts ClientFunc and DescribeInstances calls; block holds calls.
@@ -121,4 +121,4 @@ func waitForCall(t *testing.T, f *fakeEC2) {
 	}
 }
 
-var _ mapping.EC2Resolver = (*Resolver)(nil)
+var _ rules.EC2Resolver = (*Resolver)(nil)

@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 	"github.com/iamgate/iamgate/internal/testutil/moto"
 )
 
@@ -396,4 +396,4 @@ func (f *fakeIAM) ListGroupsForUser(ctx context.Context, in *iam.ListGroupsForUs
 	return f.pages[min(int(n)-1, len(f.pages)-1)], nil
 }
 
-var _ mapping.GroupResolver = (*Resolver)(nil)
+var _ rules.GroupResolver = (*Resolver)(nil)

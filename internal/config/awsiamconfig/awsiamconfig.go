@@ -253,7 +253,15 @@ func parseDoc(root *yaml.Node, file string) (*Doc, []mapping.Problem, error) {
 		d.Mappings = append(d.Mappings, es...)
 		probs = append(probs, ps...)
 	}
-	return d, probs, nil
+	return d, specProblems(probs), nil
+}
+
+// specProblems names the sections as they appear in the document.
+func specProblems(ps []mapping.Problem) []mapping.Problem {
+	for i := range ps {
+		ps[i].Origin.Section = "spec." + ps[i].Origin.Section
+	}
+	return ps
 }
 
 // inPartition moves the entries of one section whose ARN is in another partition than

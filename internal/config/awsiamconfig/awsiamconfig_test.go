@@ -10,10 +10,25 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/awsauth"
 	"github.com/iamgate/iamgate/internal/mapping/file"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
+
+var ignoreOrigin = cmpopts.IgnoreFields(mapping.Entry{}, "Origin")
+
+func byKind(es []mapping.Entry, k mapping.Kind) []mapping.Entry {
+	var out []mapping.Entry
+	for _, e := range es {
+		if e.Kind == k {
+			out = append(out, e)
+		}
+	}
+	return out
+}
 
 // seed is shaped like the AWSIamConfig of seed document 002: an admin role
 // and a user, both in system:masters.
@@ -59,17 +74,19 @@ func TestLoadSeed(t *testing.T) {
 	want := &Doc{
 		Name: "aws-iam-auth-config", Namespace: "default", Line: 1,
 		Region: "us-west-2", BackendMode: []string{"EKSConfigMap"}, Partition: "aws",
-		Roles: []mapping.RoleMapping{{RoleARN: "arn:aws:iam::111122223333:role/KubernetesAdmin",
-			Username: "admin:{{AccessKeyID}}:{{SessionName}}", Groups: []string{"system:masters"}}},
-		Users: []mapping.UserMapping{{UserARN: "arn:aws:iam::111122223333:user/alice",
-			Username: "alice", Groups: []string{"system:masters"}}},
+		Mappings: []mapping.Entry{
+			{Kind: mapping.KindRole, ARN: "arn:aws:iam::111122223333:role/KubernetesAdmin",
+				Username: "admin:{{AccessKeyID}}:{{SessionName}}", Groups: []string{"system:masters"}},
+			{Kind: mapping.KindUser, ARN: "arn:aws:iam::111122223333:user/alice",
+				Username: "alice", Groups: []string{"system:masters"}},
+		},
 	}
-	if diff := cmp.Diff(want, d); diff != "" {
+	if diff := cmp.Diff(want, d, ignoreOrigin); diff != "" {
 		t.Fatalf("doc (-want +got):\n%s", diff)
 	}
 
 	// The entries serve as a file backend: the admin role's session maps.
-	b, err := file.New("MountedFile", d.Roles, d.Users, nil)
+	b, err := file.New("MountedFile", d.Mappings, rules.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,12 +127,12 @@ spec: {}
 	if err != nil || len(probs) != 0 {
 		t.Fatalf("err %v, problems %v", err, probs)
 	}
-	if d.Line != 17 || len(d.Roles) != 1 || len(d.Users) != 1 {
-		t.Fatalf("picked doc at line %d with %d roles, %d users", d.Line, len(d.Roles), len(d.Users))
+	if roles, users := byKind(d.Mappings, mapping.KindRole), byKind(d.Mappings, mapping.KindUser); d.Line != 17 || len(roles) != 1 || len(users) != 1 {
+		t.Fatalf("picked doc at line %d with %d roles, %d users", d.Line, len(roles), len(users))
 	}
 }
 
-// Entries go through mapping.ParseRoles/ParseUsers: the result is the one a
+// Entries go through awsauth.ParseSection: the result is the one a
 // config file with the same entries gives.
 func TestEntriesParseLikeConfigFile(t *testing.T) {
 	entries := `
@@ -131,15 +148,16 @@ func TestEntriesParseLikeConfigFile(t *testing.T) {
     - roleARN: arn:aws:iam::111122223333:role/KubernetesAdmin
       username: admin:{{AccessKeyID}}:{{SessionName}}
       groups:
-        - system:masters`, "  mapRoles:"+entries, 1)))
+        - system:masters`, "  mapRoles:"+entries, 1)), "")
 	if err != nil || len(probs) != 0 {
 		t.Fatalf("err %v, problems %v", err, probs)
 	}
-	want, wantProbs := mapping.ParseRolesYAML([]byte(entries))
+	want, wantProbs := awsauth.ParseSectionYAML(mapping.SectionRoles, []byte(entries), awsauth.Source{})
 	if len(wantProbs) != 0 {
 		t.Fatal(wantProbs)
 	}
-	if diff := cmp.Diff(want, d.Roles); diff != "" {
+	// Lines differ between the two documents; what each entry says must not.
+	if diff := cmp.Diff(want, byKind(d.Mappings, mapping.KindRole), ignoreOrigin); diff != "" {
 		t.Fatalf("roles differ from a config file's (-config +awsiamconfig):\n%s", diff)
 	}
 }
@@ -162,7 +180,7 @@ spec:
     - roleARN: arn:aws-cn:iam::111122223333:role/badtemplate
       username: "{{Bogus}}"
 `
-	d, probs, err := Parse([]byte(doc))
+	d, probs, err := Parse([]byte(doc), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +190,8 @@ spec:
 	}
 	want := []string{
 		`spec.mapRoles[0] (line 9): unknown field "rolarn"`,
-		`spec.mapRoles[1] (line 11): rolearn is in partition "aws" but spec.partition is "aws-cn"`,
+		// Problems now name the entry's ARN after its place.
+		`spec.mapRoles[1] (line 11) (arn:aws:iam::111122223333:role/commercial): rolearn is in partition "aws" but spec.partition is "aws-cn"`,
 		`spec.mapRoles[3] (line 16): `,
 	}
 	if len(got) != len(want) {
@@ -188,8 +207,8 @@ spec:
 	}
 	// The entry with a bad template stays as a placeholder (it names its
 	// role); "rolarn" names none.
-	if len(d.Roles) != 2 || d.Roles[0].Username != "good" || d.Roles[1].Rejected == "" {
-		t.Errorf("roles = %+v, want the good one and a placeholder", d.Roles)
+	if roles := byKind(d.Mappings, mapping.KindRole); len(roles) != 2 || roles[0].Username != "good" || roles[1].Refused == nil {
+		t.Errorf("roles = %+v, want the good one and a placeholder", roles)
 	}
 }
 
@@ -209,14 +228,14 @@ func TestErrors(t *testing.T) {
 			`line 1: AWSIamConfig has apiVersion "anywhere.eks.amazonaws.com/v1beta1"`},
 		{"unknown spec field", repl("  partition: aws", "  mapRole: []"), `line 20: unknown field "spec.mapRole"`},
 		{"unknown top-level field", repl("spec:", "extra: 1\nspec:"), `line 6: unknown field "extra"`},
-		{"old clusterID field", repl("  partition: aws", "  clusterID: c1"), `line 20: spec.clusterID: is not part of AWSIamConfig`},
+		{"old clusterID field", repl("  partition: aws", "  clusterID: c1"), `line 20: field "spec.clusterID": is not part of AWSIamConfig`}, // the shared awsauth.EachKey quotes the field
 		{"duplicate field", repl("  partition: aws", "  AWSRegion: us-east-1"), `line 20: field "spec.AWSRegion" repeats the field on line 7`},
 		{"no region", repl("  awsRegion: us-west-2\n", ""), `spec.awsRegion is required`},
 		{"no backend", repl("  backendMode:\n    - EKSConfigMap\n", ""), `spec.backendMode is required`},
 		{"mounted file", repl("- EKSConfigMap", "- MountedFile"), `does not support the MountedFile backend`},
 		{"unknown backend", repl("- EKSConfigMap", "- ConfigMap"), `unknown backend "ConfigMap"`},
 		{"bad partition", repl("partition: aws", "partition: aws-mars"), `unknown partition "aws-mars"`},
-		{"region not a string", repl("awsRegion: us-west-2", "awsRegion: [a]"), `spec.awsRegion: must be a string`},
+		{"region not a string", repl("awsRegion: us-west-2", "awsRegion: [a]"), `field "spec.awsRegion": must be a string`}, // the shared awsauth.EachKey quotes the field
 		{"no spec", "apiVersion: anywhere.eks.amazonaws.com/v1alpha1\nkind: AWSIamConfig\n", `has no spec`},
 		{"two documents", seed + "---\n" + seed, `2 AWSIamConfig documents (at lines 1, 22); exactly one is required`},
 		{"empty", "# nothing\n", `the file is empty`},
@@ -246,7 +265,7 @@ func TestStringMapRolesIsFatal(t *testing.T) {
       groups:
         - system:masters
 `, "  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:user/alice\n      username: alice\n", 1)
-	_, probs, err := Parse([]byte(doc))
+	_, probs, err := Parse([]byte(doc), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +282,7 @@ func TestLoadMissingFile(t *testing.T) {
 }
 
 func TestDefaultPartition(t *testing.T) {
-	d, _, err := Parse([]byte(strings.Replace(seed, "  partition: aws\n", "", 1)))
+	d, _, err := Parse([]byte(strings.Replace(seed, "  partition: aws\n", "", 1)), "")
 	if err != nil {
 		t.Fatal(err)
 	}

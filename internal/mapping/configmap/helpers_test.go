@@ -21,6 +21,7 @@ import (
 	yaml "sigs.k8s.io/yaml/goyaml.v3"
 
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/conformance"
 )
 
 // waitTimeout bounds every wait on the apiserver; the 1 s apply requirement
@@ -210,44 +211,14 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// eksEntry is one mapRoles/mapUsers/mapGroups item in the shape eksctl
-// writes: keys sorted, groups first.
-type eksEntry struct {
-	GroupARN string   `yaml:"grouparn,omitempty"`
-	Groups   []string `yaml:"groups,omitempty"`
-	RoleARN  string   `yaml:"rolearn,omitempty"`
-	SSO      *eksSSO  `yaml:"sso,omitempty"`
-	UserARN  string   `yaml:"userarn,omitempty"`
-	UserID   string   `yaml:"userid,omitempty"`
-	Username string   `yaml:"username"`
-}
-
-type eksSSO struct {
-	PermissionSetName string `yaml:"permissionSetName"`
-	AccountID         string `yaml:"accountID"`
-	Partition         string `yaml:"partition,omitempty"`
-}
-
-// awsAuthData renders a Spec as the aws-auth data strings EKS tooling
-// writes. Empty sections are left out, as eksctl does.
-func awsAuthData(t testing.TB, s mapping.Spec) map[string]string {
+// awsAuthData renders entries as the aws-auth data strings EKS tooling
+// writes (conformance.AWSAuth). Empty sections are left out, as eksctl
+// does.
+func awsAuthData(t testing.TB, entries ...mapping.Entry) map[string]string {
 	t.Helper()
 	data := map[string]string{}
-	var rs, us, gs []eksEntry
-	for _, r := range s.Roles {
-		e := eksEntry{Groups: r.Groups, RoleARN: r.RoleARN, UserID: r.UserID, Username: r.Username}
-		if r.SSO != nil {
-			e.SSO = &eksSSO{PermissionSetName: r.SSO.PermissionSetName, AccountID: r.SSO.AccountID, Partition: r.SSO.Partition}
-		}
-		rs = append(rs, e)
-	}
-	for _, u := range s.Users {
-		us = append(us, eksEntry{Groups: u.Groups, UserARN: u.UserARN, UserID: u.UserID, Username: u.Username})
-	}
-	for _, g := range s.Groups {
-		gs = append(gs, eksEntry{Groups: g.Groups, GroupARN: g.GroupARN, UserID: g.UserID, Username: g.Username})
-	}
-	for key, v := range map[string]any{KeyMapRoles: rs, KeyMapUsers: us, KeyMapGroups: gs, KeyMapAccounts: s.Accounts} {
+	rs, us, gs, accounts := conformance.AWSAuth(entries)
+	for key, v := range map[string]any{KeyMapRoles: rs, KeyMapUsers: us, KeyMapGroups: gs, KeyMapAccounts: accounts} {
 		if s := marshalList(t, v); s != "" {
 			data[key] = s
 		}
@@ -258,7 +229,7 @@ func awsAuthData(t testing.TB, s mapping.Spec) map[string]string {
 func marshalList(t testing.TB, v any) string {
 	t.Helper()
 	switch l := v.(type) {
-	case []eksEntry:
+	case []conformance.AWSAuthEntry:
 		if len(l) == 0 {
 			return ""
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/iamgate/iamgate/internal/mapping"
 	"github.com/iamgate/iamgate/internal/mapping/crd"
 	"github.com/iamgate/iamgate/internal/mapping/dynamicfile"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
 // These tests need no apiserver: they cover parsing and the parts of the
@@ -25,10 +26,10 @@ import (
 
 func TestLoadSeedHasNoProblems(t *testing.T) {
 	l := loadDefault(seedAwsAuth)
-	if l.err != nil || len(l.skipped) != 0 || len(l.ignored) != 0 {
-		t.Fatalf("load(seed) = err %v, skipped %v, ignored %v; want none", l.err, l.skipped, l.ignored)
+	if l.Err() != nil || len(l.Skipped) != 0 || len(l.ignored) != 0 {
+		t.Fatalf("load(seed) = err %v, skipped %v, ignored %v; want none", l.Err(), l.Skipped, l.ignored)
 	}
-	if r, u, a := l.table.Counts(); r != 3 || u != 0 || a != 0 {
+	if r, u, a := l.Table.Counts(); r != 3 || u != 0 || a != 0 {
 		t.Errorf("counts = %d %d %d, want 3 0 0", r, u, a)
 	}
 }
@@ -41,10 +42,10 @@ func TestLoadFormats(t *testing.T) {
 		"mapUsers":    "- userARN: arn:aws:iam::111122223333:user/alice\n  Username: alice\n",
 		"mapAccounts": "- 444455556666\n- \"111122223333\"\n",
 	})
-	if l.err != nil || len(l.skipped) != 0 {
-		t.Fatalf("err %v, skipped %v", l.err, l.skipped)
+	if l.Err() != nil || len(l.Skipped) != 0 {
+		t.Fatalf("err %v, skipped %v", l.Err(), l.Skipped)
 	}
-	if r, u, a := l.table.Counts(); r != 1 || u != 1 || a != 2 {
+	if r, u, a := l.Table.Counts(); r != 1 || u != 1 || a != 2 {
 		t.Errorf("counts = %d %d %d, want 1 1 2", r, u, a)
 	}
 }
@@ -52,10 +53,10 @@ func TestLoadFormats(t *testing.T) {
 func TestLoadEmpty(t *testing.T) {
 	for _, data := range []map[string]string{nil, {"mapRoles": ""}, {"mapRoles": "[]", "mapUsers": "null\n"}} {
 		l := loadDefault(data)
-		if l.err != nil || l.table == nil {
-			t.Fatalf("load(%v) = %v, want an empty table", data, l.err)
+		if l.Err() != nil || l.Table == nil {
+			t.Fatalf("load(%v) = %v, want an empty table", data, l.Err())
 		}
-		if r, u, a := l.table.Counts(); r+u+a != 0 {
+		if r, u, a := l.Table.Counts(); r+u+a != 0 {
 			t.Errorf("load(%v) counts %d %d %d, want 0", data, r, u, a)
 		}
 	}
@@ -66,8 +67,8 @@ func TestLoadIgnoresOtherKeys(t *testing.T) {
 	if want := []string{"MapUsers", "maproles", "zeta"}; !slices.Equal(l.ignored, want) {
 		t.Errorf("ignored = %q, want %q", l.ignored, want)
 	}
-	if l.err != nil {
-		t.Errorf("err = %v; unknown keys must not reject the data", l.err)
+	if l.Err() != nil {
+		t.Errorf("err = %v; unknown keys must not reject the data", l.Err())
 	}
 }
 
@@ -81,8 +82,8 @@ func TestLoadRejectsWholeDataOnFatalProblem(t *testing.T) {
 		"stray template brace": {"mapUsers": "- userarn: arn:aws:iam::111122223333:user/a\n  username: a}}\n"},
 	} {
 		l := loadDefault(data)
-		if l.err == nil || l.table != nil {
-			t.Errorf("%s: load = table %v, err %v; want rejected", name, l.table != nil, l.err)
+		if l.Err() == nil || l.Table != nil {
+			t.Errorf("%s: load = table %v, err %v; want rejected", name, l.Table != nil, l.Err())
 		}
 	}
 }
@@ -93,32 +94,18 @@ func TestLoadSkipsInvalidEntries(t *testing.T) {
 			"- rolearn: arn:aws:iam::111122223333:role/x\n  username: x\n  sso: {}\n",
 		"mapAccounts": "- 1234\n- \"111122223333\"\n",
 	})
-	if l.err != nil {
-		t.Fatal(l.err)
+	if l.Err() != nil {
+		t.Fatal(l.Err())
 	}
 	var sections []string
-	for _, p := range l.skipped {
-		sections = append(sections, p.Section)
+	for _, p := range l.Skipped {
+		sections = append(sections, p.Origin.Section)
 	}
 	if !slices.Equal(sections, []string{"mapRoles", "mapAccounts"}) {
 		t.Errorf("skipped sections %q, want mapRoles, mapAccounts", sections)
 	}
-	if r, _, a := l.table.Counts(); r != 1 || a != 1 {
+	if r, _, a := l.Table.Counts(); r != 1 || a != 1 {
 		t.Errorf("counts roles %d accounts %d, want 1 1", r, a)
-	}
-}
-
-func TestSummarizeBounded(t *testing.T) {
-	var errs []error
-	for range 200 {
-		errs = append(errs, errors.New(strings.Repeat("x", 30)))
-	}
-	s := summarize(errs)
-	if len(s) > maxMessage || !strings.Contains(s, "more") {
-		t.Errorf("summarize: %d bytes %q, want ≤ %d ending with a count of the rest", len(s), s[len(s)-20:], maxMessage)
-	}
-	if got := summarize([]error{errors.New("a"), errors.New("b")}); got != "a; b" {
-		t.Errorf("summarize = %q", got)
 	}
 }
 
@@ -199,30 +186,30 @@ func TestBackendsShareMetrics(t *testing.T) {
 	}
 }
 
-func loadDefault(data map[string]string) loaded { return load(Name, data, mapping.Options{}) }
+func loadDefault(data map[string]string) loaded { return load(Name, data, rules.Options{}) }
 
 func TestLoadReservedNameSkipsEntryByARN(t *testing.T) {
 	l := loadDefault(map[string]string{"mapRoles": "- rolearn: arn:aws:iam::111122223333:role/ok\n  username: ok\n" +
 		"- rolearn: arn:aws:iam::111122223333:role/sneaky\n  username: sneaky\n  groups: [system:kube-controller-manager]\n"})
-	if l.err != nil {
-		t.Fatalf("err = %v; a reserved group skips its entry, it does not reject the data", l.err)
+	if l.Err() != nil {
+		t.Fatalf("err = %v; a reserved group skips its entry, it does not reject the data", l.Err())
 	}
-	if len(l.skipped) != 1 || !strings.Contains(l.skipped[0].Error(), "role/sneaky") ||
-		!errors.Is(l.skipped[0], mapping.ErrReservedName) {
-		t.Fatalf("skipped = %v, want the sneaky entry named by ARN", l.skipped)
+	if len(l.Skipped) != 1 || !strings.Contains(l.Skipped[0].Error(), "role/sneaky") ||
+		!errors.Is(l.Skipped[0], rules.ErrReservedName) {
+		t.Fatalf("skipped = %v, want the sneaky entry named by ARN", l.Skipped)
 	}
-	if r, _, _ := l.table.Counts(); r != 1 {
+	if r, _, _ := l.Table.Counts(); r != 1 {
 		t.Errorf("roles = %d, want 1", r)
 	}
 }
 
 func TestLoadMapGroups(t *testing.T) {
 	l := loadDefault(map[string]string{"mapGroups": "- grouparn: arn:aws:iam::111122223333:group/devs\n  username: dev:{{SessionName}}\n  groups: [devs]\n"})
-	if l.err != nil || len(l.skipped) != 0 || len(l.ignored) != 0 {
-		t.Fatalf("err %v, skipped %v, ignored %v", l.err, l.skipped, l.ignored)
+	if l.Err() != nil || len(l.Skipped) != 0 || len(l.ignored) != 0 {
+		t.Fatalf("err %v, skipped %v, ignored %v", l.Err(), l.Skipped, l.ignored)
 	}
-	if l.table.GroupCount() != 1 {
-		t.Errorf("GroupCount = %d, want 1", l.table.GroupCount())
+	if l.Table.GroupCount() != 1 {
+		t.Errorf("GroupCount = %d, want 1", l.Table.GroupCount())
 	}
 }
 
@@ -256,8 +243,8 @@ func BenchmarkLoad1000(b *testing.B) {
 	data := map[string]string{"mapRoles": roles.String()}
 	b.SetBytes(int64(roles.Len()))
 	for b.Loop() {
-		if l := loadDefault(data); l.err != nil {
-			b.Fatal(l.err)
+		if l := loadDefault(data); l.Err() != nil {
+			b.Fatal(l.Err())
 		}
 	}
 }
@@ -269,13 +256,13 @@ func TestLoadSkippedReplacementDoesNotReviveEarlierEntry(t *testing.T) {
 	l := loadDefault(map[string]string{"mapRoles": "- rolearn: arn:aws:iam::111122223333:role/ops\n  username: ops\n  groups: [system:masters]\n" +
 		"- rolearn: arn:aws:iam::111122223333:role/ops\n  username: x\n  groups: [viewers]\n  userid: not-valid!\n",
 		"mapAccounts": "- \"111122223333\"\n"})
-	if l.err != nil {
-		t.Fatal(l.err)
+	if l.Err() != nil {
+		t.Fatal(l.Err())
 	}
-	if len(l.skipped) != 1 || l.skipped[0].Index != 1 || l.skipped[0].Line != 7 {
-		t.Errorf("skipped = %v, want mapRoles[1] (line 7) only", l.skipped)
+	if len(l.Skipped) != 1 || l.Skipped[0].Origin.Index != 1 || l.Skipped[0].Origin.Line != 7 {
+		t.Errorf("skipped = %v, want mapRoles[1] (line 7) only", l.Skipped)
 	}
-	res, err := l.table.Map(context.Background(), mapping.Identity{ARN: "arn:aws:sts::111122223333:assumed-role/ops/s"})
+	res, err := l.Table.Map(context.Background(), mapping.Identity{ARN: "arn:aws:sts::111122223333:assumed-role/ops/s"})
 	if err == nil || errors.Is(err, mapping.ErrNotMapped) {
 		t.Errorf("Map = %+v, %v; want a deny", res, err)
 	}

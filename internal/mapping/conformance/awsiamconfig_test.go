@@ -1,8 +1,7 @@
 package conformance_test
 
-// The shared suite through an EKS Anywhere AWSIamConfig document (issue 4
-// item 8): every mapRoles/mapUsers entry of a case is written into a
-// document, read back with awsiamconfig.Parse and served as the MountedFile
+// The shared suite through an EKS Anywhere AWSIamConfig document: every
+// mapRoles/mapUsers entry of a case is written into a document, read back with awsiamconfig.Parse and served as the MountedFile
 // backend, the way "iamgate server --awsiamconfig FILE" composes them. The
 // document has no mapGroups or mapAccounts; like the server, the factory
 // takes those from the config file, i.e. hands them to the backend as they
@@ -15,34 +14,42 @@ import (
 
 	yaml "sigs.k8s.io/yaml/goyaml.v3"
 
+	"github.com/iamgate/iamgate/internal/config/awsiamconfig"
 	"github.com/iamgate/iamgate/internal/mapping"
-	"github.com/iamgate/iamgate/internal/mapping/awsiamconfig"
 	"github.com/iamgate/iamgate/internal/mapping/conformance"
 	"github.com/iamgate/iamgate/internal/mapping/file"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
 func TestAWSIamConfigConformance(t *testing.T) {
-	conformance.RunWithSpec(t, func(t *testing.T, s mapping.Spec, o mapping.Options) (mapping.Mapper, error) {
+	conformance.Run(t, func(t *testing.T, entries []mapping.Entry, o rules.Options) (mapping.Mapper, error) {
 		t.Helper()
-		data := awsIamConfigDoc(t, s)
-		doc, problems, err := awsiamconfig.Parse(data)
+		doc, problems, err := awsiamconfig.Parse(awsIamConfigDoc(t, entries), "")
 		if err != nil {
 			return nil, err
 		}
 		if mapping.HasFatal(problems) {
 			return nil, problemsError(problems)
 		}
+		fromConfig := doc.Mappings
+		for _, e := range entries {
+			if e.Kind == mapping.KindGroup || e.Kind == mapping.KindAccount {
+				fromConfig = append(fromConfig, e)
+			}
+		}
 		o.Logger = slog.New(slog.DiscardHandler)
-		return file.NewWithOptions("MountedFile", mapping.Spec{
-			Roles: doc.Roles, Users: doc.Users, Groups: s.Groups, Accounts: s.Accounts,
-		}, o)
-	})
+		b, err := file.New("MountedFile", fromConfig, o)
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
+	}, conformance.Capabilities{})
 }
 
-// awsIamConfigDoc writes s's roles and users as EKS Anywhere does (roleARN,
-// userARN, username, groups), plus userid and sso where a case sets them.
-// Empty fields are left out, so an entry missing one is read as missing it.
-func awsIamConfigDoc(t *testing.T, s mapping.Spec) []byte {
+// awsIamConfigDoc writes the roles and users of entries into an
+// AWSIamConfig document, in the aws-auth entry shape (keys match ignoring
+// case, so rolearn reads as EKS Anywhere's roleARN).
+func awsIamConfigDoc(t *testing.T, entries []mapping.Entry) []byte {
 	t.Helper()
 	partition := ""
 	checkPartition := func(a string) {
@@ -53,24 +60,12 @@ func awsIamConfigDoc(t *testing.T, s mapping.Spec) []byte {
 			partition = p
 		}
 	}
-	var roles, users []map[string]any
-	for _, r := range s.Roles {
-		e := entry("roleARN", r.RoleARN, r.Username, r.Groups, r.UserID)
+	roles, users, _, _ := conformance.AWSAuth(entries)
+	for _, r := range roles {
 		checkPartition(r.RoleARN)
-		if r.SSO != nil {
-			sso := map[string]any{}
-			for k, v := range map[string]string{"permissionSetName": r.SSO.PermissionSetName, "accountID": r.SSO.AccountID, "partition": r.SSO.Partition} {
-				if v != "" {
-					sso[k] = v
-				}
-			}
-			e["sso"] = sso
-		}
-		roles = append(roles, e)
 	}
-	for _, u := range s.Users {
+	for _, u := range users {
 		checkPartition(u.UserARN)
-		users = append(users, entry("userARN", u.UserARN, u.Username, u.Groups, u.UserID))
 	}
 	spec := map[string]any{"awsRegion": "us-west-2", "backendMode": []string{"EKSConfigMap"}}
 	if partition != "" {
@@ -91,23 +86,6 @@ func awsIamConfigDoc(t *testing.T, s mapping.Spec) []byte {
 		t.Fatal(err)
 	}
 	return out
-}
-
-func entry(arnKey, arn, username string, groups []string, userID string) map[string]any {
-	e := map[string]any{}
-	if arn != "" {
-		e[arnKey] = arn
-	}
-	if username != "" {
-		e["username"] = username
-	}
-	if groups != nil {
-		e["groups"] = groups
-	}
-	if userID != "" {
-		e["userid"] = userID
-	}
-	return e
 }
 
 // arnPartition returns the partition of a well-formed ARN's second field.

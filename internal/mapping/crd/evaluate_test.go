@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
 func at(o interface{ SetCreationTimestamp(metav1.Time) }, sec int64) {
@@ -32,7 +33,7 @@ func TestBuildOrderAndVerdicts(t *testing.T) {
 	pathed := object("pathed", "arn:aws:iam::"+acct+":user/team/Carol", "carol", nil, "")
 	bad := object("bad", "arn:aws:sts::"+acct+":federated-user/bob", "x", nil, "")
 
-	s := build("CRD", []*unstructured.Unstructured{newer, sameSecondHigh, older, deleting, sameSecondLow, assumed, root, pathed, bad}, mapping.Options{})
+	s := build("CRD", []*unstructured.Unstructured{newer, sameSecondHigh, older, deleting, sameSecondLow, assumed, root, pathed, bad}, rules.Options{})
 	for id, want := range map[mapping.Identity]string{
 		session("admin", "s"): "new",
 		session("dev", "s"):   "", // m1 and m2: same second, different mappings (tie_test.go)
@@ -125,7 +126,7 @@ func TestBuildPatternsGroupsAndTableRejects(t *testing.T) {
 	badPattern := object("bad-pattern", "arn:aws:iam::*:role/x", "x", nil, "")
 	objs := []*unstructured.Unstructured{pat, dup, clash, ops, group, reserved, badPattern}
 
-	s := build("CRD", objs, mapping.Options{})
+	s := build("CRD", objs, rules.Options{})
 	for name, want := range map[string]string{
 		"dev-pattern": ReasonDuplicateARN, "dev-dup": ReasonInvalidSpec, "dev-clash": ReasonInvalidSpec,
 		"ops-pattern": ReasonValid, "admins": ReasonValid, "reserved": ReasonInvalidSpec, "bad-pattern": ReasonInvalidSpec,
@@ -155,7 +156,7 @@ func TestBuildPatternsGroupsAndTableRejects(t *testing.T) {
 	}
 
 	// The same reserved name loads when the options allow it.
-	s = build("CRD", []*unstructured.Unstructured{reserved}, mapping.Options{AllowReserved: []string{"aws:ops"}})
+	s = build("CRD", []*unstructured.Unstructured{reserved}, rules.Options{AllowReserved: []string{"aws:ops"}})
 	if v := s.verdicts["reserved"]; !v.valid {
 		t.Errorf("allowlisted reserved name: %+v", v)
 	}

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
 // The newest IAMIdentityMapping for a principal is the admin's latest word
@@ -19,7 +20,7 @@ import (
 // object for it (typically the broader grant the new one replaces) must not
 // come back into force, nor may a pattern or a later backend decide.
 
-var quiet = mapping.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+var quiet = rules.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 
 // wantDenied fails unless s denies id with a mapping error: not a result,
 // and not ErrNotMapped (which would let a later backend decide).

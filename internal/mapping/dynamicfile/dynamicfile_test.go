@@ -16,56 +16,25 @@ import (
 
 	"github.com/iamgate/iamgate/internal/mapping"
 	"github.com/iamgate/iamgate/internal/mapping/conformance"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
 // fileDoc is the dynamic-file document as aws-iam-authenticator writes it
 // (plus iamgate's mapGroups and sso entries).
 type fileDoc struct {
-	LastUpdatedDateTime string      `json:"LastUpdatedDateTime,omitempty"`
-	Version             string      `json:"Version,omitempty"`
-	MapRoles            []fileEntry `json:"mapRoles,omitempty"`
-	MapUsers            []fileEntry `json:"mapUsers,omitempty"`
-	MapGroups           []fileEntry `json:"mapGroups,omitempty"`
-	MapAccounts         []string    `json:"mapAccounts,omitempty"`
+	LastUpdatedDateTime string                     `json:"LastUpdatedDateTime,omitempty"`
+	Version             string                     `json:"Version,omitempty"`
+	MapRoles            []conformance.AWSAuthEntry `json:"mapRoles,omitempty"`
+	MapUsers            []conformance.AWSAuthEntry `json:"mapUsers,omitempty"`
+	MapGroups           []conformance.AWSAuthEntry `json:"mapGroups,omitempty"`
+	MapAccounts         []string                   `json:"mapAccounts,omitempty"`
 }
 
-type fileEntry struct {
-	RoleARN  string   `json:"rolearn,omitempty"`
-	UserARN  string   `json:"userarn,omitempty"`
-	GroupARN string   `json:"grouparn,omitempty"`
-	SSO      *fileSSO `json:"sso,omitempty"`
-	Username string   `json:"username"`
-	Groups   []string `json:"groups,omitempty"`
-	UserID   string   `json:"userid,omitempty"`
-}
-
-type fileSSO struct {
-	PermissionSetName string `json:"permissionSetName"`
-	AccountID         string `json:"accountID"`
-	Partition         string `json:"partition,omitempty"`
-}
-
-func encode(t *testing.T, asYAML bool, roles []mapping.RoleMapping, users []mapping.UserMapping, accounts []string) []byte {
+// encode writes entries as a dynamic file, JSON or YAML.
+func encode(t *testing.T, asYAML bool, entries ...mapping.Entry) []byte {
 	t.Helper()
-	return encodeSpec(t, asYAML, mapping.Spec{Roles: roles, Users: users, Accounts: accounts})
-}
-
-func encodeSpec(t *testing.T, asYAML bool, s mapping.Spec) []byte {
-	t.Helper()
-	d := fileDoc{LastUpdatedDateTime: "1700000000", Version: "7", MapAccounts: s.Accounts}
-	for _, r := range s.Roles {
-		e := fileEntry{RoleARN: r.RoleARN, Username: r.Username, Groups: r.Groups, UserID: r.UserID}
-		if r.SSO != nil {
-			e.SSO = &fileSSO{PermissionSetName: r.SSO.PermissionSetName, AccountID: r.SSO.AccountID, Partition: r.SSO.Partition}
-		}
-		d.MapRoles = append(d.MapRoles, e)
-	}
-	for _, u := range s.Users {
-		d.MapUsers = append(d.MapUsers, fileEntry{UserARN: u.UserARN, Username: u.Username, Groups: u.Groups, UserID: u.UserID})
-	}
-	for _, g := range s.Groups {
-		d.MapGroups = append(d.MapGroups, fileEntry{GroupARN: g.GroupARN, Username: g.Username, Groups: g.Groups, UserID: g.UserID})
-	}
+	d := fileDoc{LastUpdatedDateTime: "1700000000", Version: "7"}
+	d.MapRoles, d.MapUsers, d.MapGroups, d.MapAccounts = conformance.AWSAuth(entries)
 	data, err := json.MarshalIndent(d, "", "\t")
 	if asYAML && err == nil {
 		data, err = yaml.JSONToYAML(data)
@@ -128,6 +97,10 @@ const acct = "111122223333"
 
 func role(name string) string { return "arn:aws:iam::" + acct + ":role/" + name }
 
+func roleEntry(name, username string) mapping.Entry {
+	return mapping.Entry{Kind: mapping.KindRole, ARN: role(name), Username: username}
+}
+
 func session(roleName string) mapping.Identity {
 	return mapping.Identity{ARN: "arn:aws:sts::" + acct + ":assumed-role/" + roleName + "/s",
 		CanonicalARN: role(roleName), AccountID: acct, UserID: "AROAEXAMPLE1111:s", SessionName: "s"}
@@ -151,9 +124,9 @@ func username(t *testing.T, b *Backend, id mapping.Identity) string {
 func TestConformance(t *testing.T) {
 	for name, asYAML := range map[string]bool{"JSON": false, "YAML": true} {
 		t.Run(name, func(t *testing.T) {
-			conformance.RunWithSpec(t, func(t *testing.T, s mapping.Spec, o mapping.Options) (mapping.Mapper, error) {
+			conformance.Run(t, func(t *testing.T, entries []mapping.Entry, o rules.Options) (mapping.Mapper, error) {
 				path := filepath.Join(t.TempDir(), "mappings")
-				writeAtomic(t, path, encodeSpec(t, asYAML, s))
+				writeAtomic(t, path, encode(t, asYAML, entries...))
 				b := start(t, path, Options{Mapping: o})
 				eventually(t, "first load or its rejection", func() bool {
 					return b.HasSynced() || testutil.ToFloat64(b.m.LoadErrors) > 0
@@ -162,27 +135,27 @@ func TestConformance(t *testing.T) {
 					return nil, errors.New("file rejected")
 				}
 				return b, nil
-			})
+			}, conformance.Capabilities{})
 		})
 	}
 }
 
 func TestReloadsOnChange(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "mappings.json")
-	writeAtomic(t, path, encode(t, false, []mapping.RoleMapping{{RoleARN: role("admin"), Username: "admin"}}, nil, nil))
+	writeAtomic(t, path, encode(t, false, roleEntry("admin", "admin")))
 	// A poll interval longer than the test: only fsnotify can reload.
 	b := start(t, path, Options{PollInterval: time.Hour})
 	eventually(t, "first load", b.HasSynced)
 	if got := username(t, b, session("admin")); got != "admin" {
 		t.Fatalf("admin maps to %q", got)
 	}
-	writeAtomic(t, path, encode(t, false, []mapping.RoleMapping{{RoleARN: role("dev"), Username: "dev"}}, nil, nil))
+	writeAtomic(t, path, encode(t, false, roleEntry("dev", "dev")))
 	eventually(t, "reload after rename", func() bool { return username(t, b, session("dev")) == "dev" })
 	if got := username(t, b, session("admin")); got != "" {
 		t.Errorf("admin still maps to %q after its entry was removed", got)
 	}
 	// An in-place write (truncate + write) reloads too.
-	if err := os.WriteFile(path, encode(t, false, []mapping.RoleMapping{{RoleARN: role("ops"), Username: "ops"}}, nil, nil), 0o600); err != nil {
+	if err := os.WriteFile(path, encode(t, false, roleEntry("ops", "ops")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "reload after in-place write", func() bool { return username(t, b, session("ops")) == "ops" })
@@ -208,7 +181,7 @@ func TestConfigMapVolumeSwap(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	writeVersion("..2024_01_01_00_00_00.000000001", encode(t, true, []mapping.RoleMapping{{RoleARN: role("admin"), Username: "admin"}}, nil, nil))
+	writeVersion("..2024_01_01_00_00_00.000000001", encode(t, true, roleEntry("admin", "admin")))
 	if err := os.Symlink("..data/mappings.yaml", filepath.Join(dir, "mappings.yaml")); err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +190,7 @@ func TestConfigMapVolumeSwap(t *testing.T) {
 	if got := username(t, b, session("admin")); got != "admin" {
 		t.Fatalf("admin maps to %q", got)
 	}
-	writeVersion("..2024_01_01_00_01_00.000000002", encode(t, true, []mapping.RoleMapping{{RoleARN: role("admin"), Username: "admin-v2"}}, nil, nil))
+	writeVersion("..2024_01_01_00_01_00.000000002", encode(t, true, roleEntry("admin", "admin-v2")))
 	if err := os.RemoveAll(filepath.Join(dir, "..2024_01_01_00_00_00.000000001")); err != nil {
 		t.Fatal(err)
 	}
@@ -229,20 +202,20 @@ func TestConfigMapVolumeSwap(t *testing.T) {
 // checksum picks them up.
 func TestPollFallback(t *testing.T) {
 	real := filepath.Join(t.TempDir(), "real.json")
-	writeAtomic(t, real, encode(t, false, []mapping.RoleMapping{{RoleARN: role("admin"), Username: "admin"}}, nil, nil))
+	writeAtomic(t, real, encode(t, false, roleEntry("admin", "admin")))
 	link := filepath.Join(t.TempDir(), "mappings.json")
 	if err := os.Symlink(real, link); err != nil {
 		t.Fatal(err)
 	}
 	b := start(t, link, Options{PollInterval: 50 * time.Millisecond})
 	eventually(t, "first load", b.HasSynced)
-	writeAtomic(t, real, encode(t, false, []mapping.RoleMapping{{RoleARN: role("admin"), Username: "polled"}}, nil, nil))
+	writeAtomic(t, real, encode(t, false, roleEntry("admin", "polled")))
 	eventually(t, "reload by polling", func() bool { return username(t, b, session("admin")) == "polled" })
 }
 
 func TestBrokenFileKeepsLastGood(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "mappings.json")
-	writeAtomic(t, path, encode(t, false, []mapping.RoleMapping{{RoleARN: role("admin"), Username: "admin"}}, nil, nil))
+	writeAtomic(t, path, encode(t, false, roleEntry("admin", "admin")))
 	b := start(t, path, Options{PollInterval: 50 * time.Millisecond})
 	eventually(t, "first load", b.HasSynced)
 	for i, broken := range []string{
@@ -260,7 +233,7 @@ func TestBrokenFileKeepsLastGood(t *testing.T) {
 			t.Fatal("HasSynced turned false after a broken file")
 		}
 	}
-	writeAtomic(t, path, encode(t, false, []mapping.RoleMapping{{RoleARN: role("admin"), Username: "fixed"}}, nil, nil))
+	writeAtomic(t, path, encode(t, false, roleEntry("admin", "fixed")))
 	eventually(t, "reload after fix", func() bool { return username(t, b, session("admin")) == "fixed" })
 }
 
@@ -287,7 +260,7 @@ func TestMissingOrBrokenAtStartIsNotSynced(t *testing.T) {
 	if got := testutil.ToFloat64(b.m.LastSuccess); got != 0 {
 		t.Errorf("last_load_success = %v after a broken file, want 0", got)
 	}
-	writeAtomic(t, path, encode(t, false, []mapping.RoleMapping{{RoleARN: role("admin"), Username: "admin"}}, nil, nil))
+	writeAtomic(t, path, encode(t, false, roleEntry("admin", "admin")))
 	eventually(t, "first load", b.HasSynced)
 	if got := username(t, b, session("admin")); got != "admin" {
 		t.Fatalf("admin maps to %q", got)
@@ -299,7 +272,7 @@ func TestMissingOrBrokenAtStartIsNotSynced(t *testing.T) {
 
 func TestDeletedFileRemovesMappings(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "mappings.json")
-	writeAtomic(t, path, encode(t, false, []mapping.RoleMapping{{RoleARN: role("admin"), Username: "admin"}}, nil, []string{acct}))
+	writeAtomic(t, path, encode(t, false, roleEntry("admin", "admin"), mapping.Entry{Kind: mapping.KindAccount, Account: acct}))
 	b := start(t, path, Options{PollInterval: time.Hour})
 	eventually(t, "first load", b.HasSynced)
 	if err := os.Remove(path); err != nil {
@@ -309,7 +282,7 @@ func TestDeletedFileRemovesMappings(t *testing.T) {
 	if got := username(t, b, session("dev")); got != "" {
 		t.Errorf("mapAccounts still maps dev to %q", got)
 	}
-	writeAtomic(t, path, encode(t, false, []mapping.RoleMapping{{RoleARN: role("admin"), Username: "back"}}, nil, nil))
+	writeAtomic(t, path, encode(t, false, roleEntry("admin", "back")))
 	eventually(t, "reload after re-create", func() bool { return username(t, b, session("admin")) == "back" })
 }
 
@@ -340,10 +313,10 @@ func TestBadEntrySkippedOthersApply(t *testing.T) {
 
 func TestUserIDStrict(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "mappings.json")
-	writeAtomic(t, path, encode(t, false, []mapping.RoleMapping{
-		{RoleARN: role("admin"), Username: "admin", UserID: "AROAEXAMPLE1111"},
-		{RoleARN: role("dev"), Username: "dev"},
-	}, nil, nil))
+	writeAtomic(t, path, encode(t, false,
+		mapping.Entry{Kind: mapping.KindRole, ARN: role("admin"), Username: "admin", UserID: "AROAEXAMPLE1111"},
+		roleEntry("dev", "dev"),
+	))
 	b := start(t, path, Options{UserIDStrict: true})
 	eventually(t, "first load", b.HasSynced)
 	if got := username(t, b, session("admin")); got != "admin" {

@@ -1,10 +1,13 @@
 package dynamicfile
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/live"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
 // aiaExample is a dynamic file as aws-iam-authenticator documents it,
@@ -26,23 +29,44 @@ const aiaExample = "{\n" +
 	"\t\"mapAccounts\": [\"444455556666\"]\n" +
 	"}\n"
 
-func TestParseAIAFile(t *testing.T) {
-	c, err := parse([]byte(aiaExample))
+// holder is what load builds tables with.
+func holder(t *testing.T, o rules.Options) *live.Holder {
+	t.Helper()
+	h, err := live.New("DynamicFile", o, slog.New(slog.DiscardHandler), nil, ErrNotSynced)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.spec.Roles) != 1 || c.spec.Roles[0].Username != "kubernetes-admin" || c.spec.Roles[0].UserID != "AROAEXAMPLE1111" ||
-		len(c.spec.Roles[0].Groups) != 1 || c.spec.Roles[0].Groups[0] != "system:masters" {
-		t.Errorf("roles = %+v", c.spec.Roles)
+	return h
+}
+
+func ofKind(es []mapping.Entry, k mapping.Kind) []mapping.Entry {
+	var out []mapping.Entry
+	for _, e := range es {
+		if e.Kind == k {
+			out = append(out, e)
+		}
 	}
-	if len(c.spec.Users) != 1 || c.spec.Users[0].Username != "alice" || c.spec.Users[0].UserID != "AIDAEXAMPLE1111" {
-		t.Errorf("users = %+v", c.spec.Users)
+	return out
+}
+
+func TestParseAIAFile(t *testing.T) {
+	c, err := parse("DynamicFile", "f", []byte(aiaExample))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(c.spec.Accounts) != 1 || c.spec.Accounts[0] != "444455556666" {
-		t.Errorf("accounts = %v", c.spec.Accounts)
+	roles, users, accounts := ofKind(c.entries, mapping.KindRole), ofKind(c.entries, mapping.KindUser), ofKind(c.entries, mapping.KindAccount)
+	if len(roles) != 1 || roles[0].Username != "kubernetes-admin" || roles[0].UserID != "AROAEXAMPLE1111" ||
+		len(roles[0].Groups) != 1 || roles[0].Groups[0] != "system:masters" {
+		t.Errorf("roles = %+v", roles)
 	}
-	if c.version != "12" || len(c.skipped) != 0 {
-		t.Errorf("version %q, skipped %v", c.version, c.skipped)
+	if len(users) != 1 || users[0].Username != "alice" || users[0].UserID != "AIDAEXAMPLE1111" {
+		t.Errorf("users = %+v", users)
+	}
+	if len(accounts) != 1 || accounts[0].Account != "444455556666" {
+		t.Errorf("accounts = %v", accounts)
+	}
+	if c.version != "12" || len(c.problems) != 0 {
+		t.Errorf("version %q, skipped %v", c.version, c.problems)
 	}
 }
 
@@ -52,17 +76,17 @@ func TestParseYAMLAndKeyCase(t *testing.T) {
 		"crazy case": `{"MAPROLES": [{"RoleArn": "arn:aws:iam::111122223333:role/a", "UserName": "a"}], "MapAccounts": ["444455556666"]}`,
 		"bom":        "\xef\xbb\xbf" + `{"mapRoles": [{"rolearn": "arn:aws:iam::111122223333:role/a", "username": "a"}], "mapAccounts": ["444455556666"]}`,
 	} {
-		c, err := parse([]byte(doc))
+		c, err := parse("DynamicFile", "f", []byte(doc))
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
-		if len(c.spec.Roles) != 1 || c.spec.Roles[0].Username != "a" || len(c.spec.Accounts) != 1 {
+		if roles := ofKind(c.entries, mapping.KindRole); len(roles) != 1 || roles[0].Username != "a" || len(ofKind(c.entries, mapping.KindAccount)) != 1 {
 			t.Errorf("%s: got %+v", name, c)
 		}
 	}
-	c, err := parse([]byte("{}"))
-	if err != nil || len(c.spec.Roles)+len(c.spec.Users)+len(c.spec.Accounts) != 0 {
+	c, err := parse("DynamicFile", "f", []byte("{}"))
+	if err != nil || len(c.entries) != 0 {
 		t.Errorf("{} = %+v, %v; want no mappings", c, err)
 	}
 }
@@ -74,14 +98,15 @@ func TestParseRejectsWholeFile(t *testing.T) {
 		"top-level list": {`[]`, "top level must be an object"},
 		"null":           {`null`, "top level must be an object"},
 		"unknown key":    {`{"mapRole": []}`, `unknown key "mapRole"`},
-		"repeated key":   {`{"mapRoles": [], "MapRoles": []}`, "more than once"},
+		"repeated key":   {`{"mapRoles": [], "MapRoles": []}`, "repeats the key on line 1"}, // the shared awsauth.EachKey's wording
 		"duplicate JSON": {`{"mapRoles": [], "mapRoles": []}`, ""},
 		"section shape":  {`{"mapRoles": {"rolearn": "x"}}`, "must be a list"},
 		"bad template":   {`{"mapRoles": [{"rolearn": "arn:aws:iam::111122223333:role/a", "username": "{{Nope}}"}]}`, "unknown variable"},
 		"two documents":  {"mapRoles: []\n---\nmapUsers: []\n", "more than one"},
 		"accounts shape": {`{"mapAccounts": "111122223333"}`, "must be a list"},
 	} {
-		_, err := parse([]byte(tc.doc))
+		// Fatal entry problems (section shape, templates) refuse the file in load, after parse.
+		_, _, err := load(holder(t, rules.Options{}), "f", []byte(tc.doc), false)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want one containing %q", name, err, tc.want)
 		}
@@ -89,7 +114,7 @@ func TestParseRejectsWholeFile(t *testing.T) {
 }
 
 func TestParseSkipsBadEntries(t *testing.T) {
-	c, err := parse([]byte(`{"mapRoles": [
+	c, err := parse("DynamicFile", "f", []byte(`{"mapRoles": [
 		{"rolearn": "arn:aws:iam::111122223333:role/a", "username": "a"},
 		{"rolearn": "arn:aws:iam::111122223333:user/b", "username": "b"},
 		{"rolearn": "arn:aws:iam::111122223333:role/c"}
@@ -99,44 +124,46 @@ func TestParseSkipsBadEntries(t *testing.T) {
 	}
 	// role/c (no username) stays as a placeholder that shadows its ARN; the
 	// user ARN in mapRoles names no role and is only skipped.
-	if len(c.spec.Roles) != 2 || c.spec.Roles[0].Rejected != "" || c.spec.Roles[1].Rejected == "" ||
-		len(c.skipped) != 3 || len(c.spec.Accounts) != 0 {
-		t.Errorf("roles %+v, accounts %v, skipped %v; want 1 role, 1 placeholder and 3 skipped", c.spec.Roles, c.spec.Accounts, c.skipped)
+	roles := ofKind(c.entries, mapping.KindRole)
+	if len(roles) != 2 || roles[0].Refused != nil || roles[1].Refused == nil ||
+		len(c.problems) != 3 || len(ofKind(c.entries, mapping.KindAccount)) != 0 {
+		t.Errorf("roles %+v, entries %v, skipped %v; want 1 role, 1 placeholder and 3 skipped", roles, c.entries, c.problems)
 	}
 }
 
 func TestLoadUserIDStrict(t *testing.T) {
-	tb, c, err := load("DynamicFile", []byte(aiaExample), true, mapping.Options{})
-	if err != nil || len(c.skipped) != 0 {
+	out, c, err := load(holder(t, rules.Options{}), "f", []byte(aiaExample), true)
+	if err != nil || len(out.Skipped) != 0 {
 		t.Fatalf("strict AIA example: %+v, %v", c, err)
 	}
-	if r, u, _ := tb.Counts(); r != 1 || u != 1 {
+	if r, u, _ := out.Table.Counts(); r != 1 || u != 1 {
 		t.Errorf("strict AIA example: %d roles, %d users; want 1 and 1", r, u)
 	}
-	tb, c, err = load("DynamicFile", []byte(`{"mapUsers": [{"userarn": "arn:aws:iam::111122223333:user/a", "username": "a"}],
-		"mapGroups": [{"grouparn": "arn:aws:iam::111122223333:group/g", "username": "g"}]}`), true, mapping.Options{})
+	out, _, err = load(holder(t, rules.Options{}), "f", []byte(`{"mapUsers": [{"userarn": "arn:aws:iam::111122223333:user/a", "username": "a"}],
+		"mapGroups": [{"grouparn": "arn:aws:iam::111122223333:group/g", "username": "g"}]}`), true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, u, _ := tb.Counts(); u != 0 || tb.GroupCount() != 0 || len(c.skipped) != 2 || !strings.Contains(c.skipped[0].Error(), "dynamicfileUserIDStrict") {
-		t.Errorf("users %d, groups %d, skipped %v; want both entries without userid skipped", u, tb.GroupCount(), c.skipped)
+	tb := out.Table
+	if _, u, _ := tb.Counts(); u != 0 || tb.GroupCount() != 0 || len(out.Skipped) != 2 || !strings.Contains(out.Skipped[0].Error(), "dynamicfileUserIDStrict") {
+		t.Errorf("users %d, groups %d, skipped %v; want both entries without userid skipped", u, tb.GroupCount(), out.Skipped)
 	}
 }
 
 func TestLoadUsesMappingOptions(t *testing.T) {
 	doc := []byte(`{"mapRoles": [{"rolearn": "arn:aws:iam::111122223333:role/a", "username": "aws:a"}]}`)
-	tb, c, err := load("DynamicFile", doc, false, mapping.Options{})
+	out, _, err := load(holder(t, rules.Options{}), "f", doc, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, _, _ := tb.Counts(); r != 0 || len(c.skipped) != 1 {
-		t.Errorf("reserved username loaded by default: %d roles, skipped %v", r, c.skipped)
+	if r, _, _ := out.Table.Counts(); r != 0 || len(out.Skipped) != 1 {
+		t.Errorf("reserved username loaded by default: %d roles, skipped %v", r, out.Skipped)
 	}
-	tb, _, err = load("DynamicFile", doc, false, mapping.Options{AllowReserved: []string{"aws:a"}})
+	out, _, err = load(holder(t, rules.Options{AllowReserved: []string{"aws:a"}}), "f", doc, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, _, _ := tb.Counts(); r != 1 {
+	if r, _, _ := out.Table.Counts(); r != 1 {
 		t.Errorf("allowlisted reserved username not loaded: %d roles", r)
 	}
 }

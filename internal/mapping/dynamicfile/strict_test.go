@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
 type groupsOf []string
@@ -53,22 +54,23 @@ func TestLoadUserIDStrictEntryWithoutUserIDShadows(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			doc := `{"` + tc.section + `": [{` + tc.first + `}, {` + tc.second + `}], "mapAccounts": ["` + a + `"]}`
-			opts := mapping.Options{SSORoleMatch: true, Groups: groupsOf{group}}
+			opts := rules.Options{SSORoleMatch: true, Groups: groupsOf{group}}
 			// Without the second entry the first maps the principal.
 			first := `{"` + tc.section + `": [{` + tc.first + `}]}`
-			tb, _, err := load("DynamicFile", []byte(first), true, opts)
+			out, _, err := load(holder(t, opts), "f", []byte(first), true)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r, err := tb.Map(context.Background(), tc.id); err != nil || r.Username != "admin" {
+			if r, err := out.Table.Map(context.Background(), tc.id); err != nil || r.Username != "admin" {
 				t.Fatalf("first entry alone: Map = %+v, %v; want admin", r, err)
 			}
-			tb, c, err := load("DynamicFile", []byte(doc), true, opts)
+			out, _, err = load(holder(t, opts), "f", []byte(doc), true)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(c.skipped) != 1 || !strings.Contains(c.skipped[0].Error(), "dynamicfileUserIDStrict") {
-				t.Errorf("skipped = %v, want the entry without userid", c.skipped)
+			tb := out.Table
+			if len(out.Skipped) != 1 || !strings.Contains(out.Skipped[0].Error(), "dynamicfileUserIDStrict") {
+				t.Errorf("skipped = %v, want the entry without userid", out.Skipped)
 			}
 			r, err := tb.Map(context.Background(), tc.id)
 			if err == nil || errors.Is(err, mapping.ErrNotMapped) {
@@ -87,28 +89,38 @@ func TestLoadUserIDStrictEntryWithoutUserIDShadows(t *testing.T) {
 	}
 }
 
-// Two entries with one pattern refuse the file whole, as without strict
-// mode: the parser finds the pair before userids are looked at, and the last
-// good mappings stay.
+// Two entries with one pattern refuse the file whole without strict mode.
+// In strict mode the one without userid is refused first, and rules.Build
+// (which now finds overlaps) leaves refused entries out of that check: the
+// file loads and the refused entry, last for the pattern, denies it.
 func TestLoadUserIDStrictSamePatternTwice(t *testing.T) {
-	_, _, err := load("DynamicFile", []byte(`{"mapRoles": [
+	doc := []byte(`{"mapRoles": [
 		{"rolearn": "arn:aws:iam::111122223333:role/ci-*", "username": "admin", "userid": "AROAEXAMPLE1111"},
-		{"rolearn": "arn:aws:iam::111122223333:role/ci-*", "username": "viewer"}]}`), true, mapping.Options{})
-	if err == nil || !strings.Contains(err.Error(), "can both match one principal") {
+		{"rolearn": "arn:aws:iam::111122223333:role/ci-*", "username": "viewer"}]}`)
+	if _, _, err := load(holder(t, rules.Options{}), "f", doc, false); err == nil || !strings.Contains(err.Error(), "can both match one principal") {
 		t.Errorf("load = %v, want the file refused for overlapping patterns", err)
+	}
+	// Overlaps are found by rules.Build after strict mode refused the second entry, so the file loads and denies.
+	out, _, err := load(holder(t, rules.Options{}), "f", doc, true)
+	if err != nil || len(out.Skipped) != 1 || !strings.Contains(out.Skipped[0].Error(), "dynamicfileUserIDStrict") {
+		t.Fatalf("strict load = %v, skipped %v; want it loaded with the entry without userid skipped", err, out.Skipped)
+	}
+	id := mapping.Identity{ARN: "arn:aws:sts::111122223333:assumed-role/ci-x/s", UserID: "AROAEXAMPLE1111:s"}
+	if r, err := out.Table.Map(context.Background(), id); err == nil || errors.Is(err, mapping.ErrNotMapped) {
+		t.Errorf("Map = %+v, %v; want a deny: the last entry for the pattern has no userid", r, err)
 	}
 }
 
 // Without strict mode an entry without userid is an ordinary entry: the last
 // one wins and maps.
 func TestLoadNotStrictLastEntryWins(t *testing.T) {
-	tb, c, err := load("DynamicFile", []byte(`{"mapRoles": [
+	out, c, err := load(holder(t, rules.Options{}), "f", []byte(`{"mapRoles": [
 		{"rolearn": "arn:aws:iam::111122223333:role/ops", "username": "admin", "userid": "AROAEXAMPLE1111"},
-		{"rolearn": "arn:aws:iam::111122223333:role/ops", "username": "viewer"}]}`), false, mapping.Options{})
-	if err != nil || len(c.skipped) != 0 {
+		{"rolearn": "arn:aws:iam::111122223333:role/ops", "username": "viewer"}]}`), false)
+	if err != nil || len(out.Skipped) != 0 {
 		t.Fatalf("load: %+v, %v", c, err)
 	}
-	r, err := tb.Map(context.Background(), mapping.Identity{ARN: "arn:aws:sts::111122223333:assumed-role/ops/s", UserID: "AROAEXAMPLE1111:s"})
+	r, err := out.Table.Map(context.Background(), mapping.Identity{ARN: "arn:aws:sts::111122223333:assumed-role/ops/s", UserID: "AROAEXAMPLE1111:s"})
 	if err != nil || r.Username != "viewer" {
 		t.Errorf("Map = %+v, %v; want viewer", r, err)
 	}

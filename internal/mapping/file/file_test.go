@@ -6,51 +6,44 @@ import (
 
 	"github.com/iamgate/iamgate/internal/mapping"
 	"github.com/iamgate/iamgate/internal/mapping/conformance"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
 func TestConformance(t *testing.T) {
-	conformance.Run(t, func(t *testing.T, roles []mapping.RoleMapping, users []mapping.UserMapping, accounts []string) mapping.Mapper {
-		b, err := New("MountedFile", roles, users, accounts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	})
-}
-
-func TestConformanceWithSpec(t *testing.T) {
-	conformance.RunWithSpec(t, func(t *testing.T, s mapping.Spec, o mapping.Options) (mapping.Mapper, error) {
+	conformance.Run(t, func(t *testing.T, entries []mapping.Entry, o rules.Options) (mapping.Mapper, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
-		b, err := NewWithOptions("MountedFile", s, o)
+		b, err := New("MountedFile", entries, o)
 		if err != nil {
 			return nil, err
 		}
 		return b, nil
-	})
+	}, conformance.Capabilities{})
 }
 
 func TestNewRejectsInvalidEntries(t *testing.T) {
-	for name, tc := range map[string]struct {
-		roles    []mapping.RoleMapping
-		users    []mapping.UserMapping
-		accounts []string
-	}{
-		"user ARN as role":  {roles: []mapping.RoleMapping{{RoleARN: "arn:aws:iam::111122223333:user/a", Username: "a"}}},
-		"role ARN as user":  {users: []mapping.UserMapping{{UserARN: "arn:aws:iam::111122223333:role/a", Username: "a"}}},
-		"empty username":    {roles: []mapping.RoleMapping{{RoleARN: "arn:aws:iam::111122223333:role/a"}}},
-		"unknown template":  {roles: []mapping.RoleMapping{{RoleARN: "arn:aws:iam::111122223333:role/a", Username: "{{Foo}}"}}},
-		"bad account":       {accounts: []string{"1234"}},
-		"bad userid":        {roles: []mapping.RoleMapping{{RoleARN: "arn:aws:iam::111122223333:role/a", Username: "a", UserID: "AROA:x"}}},
-		"unparseable ARN":   {roles: []mapping.RoleMapping{{RoleARN: "arn:aws:iam::111122223333:role/a b", Username: "a"}}},
-		"wildcard account":  {roles: []mapping.RoleMapping{{RoleARN: "arn:aws:iam::*:role/a", Username: "a"}}},
-		"reserved username": {roles: []mapping.RoleMapping{{RoleARN: "arn:aws:iam::111122223333:role/a", Username: "system:admin"}}},
-		"federated as user": {users: []mapping.UserMapping{{UserARN: "arn:aws:sts::111122223333:federated-user/a", Username: "a"}}},
+	role := func(a, username, userID string) []mapping.Entry {
+		return []mapping.Entry{{Kind: mapping.KindRole, ARN: a, Username: username, UserID: userID}}
+	}
+	user := func(a, username string) []mapping.Entry {
+		return []mapping.Entry{{Kind: mapping.KindUser, ARN: a, Username: username}}
+	}
+	for name, entries := range map[string][]mapping.Entry{
+		"user ARN as role":  role("arn:aws:iam::111122223333:user/a", "a", ""),
+		"role ARN as user":  user("arn:aws:iam::111122223333:role/a", "a"),
+		"empty username":    role("arn:aws:iam::111122223333:role/a", "", ""),
+		"unknown template":  role("arn:aws:iam::111122223333:role/a", "{{Foo}}", ""),
+		"bad account":       {{Kind: mapping.KindAccount, Account: "1234"}},
+		"bad userid":        role("arn:aws:iam::111122223333:role/a", "a", "AROA:x"),
+		"unparseable ARN":   role("arn:aws:iam::111122223333:role/a b", "a", ""),
+		"wildcard account":  role("arn:aws:iam::*:role/a", "a", ""),
+		"reserved username": role("arn:aws:iam::111122223333:role/a", "system:admin", ""),
+		"federated as user": user("arn:aws:sts::111122223333:federated-user/a", "a"),
 	} {
-		if _, err := New("MountedFile", tc.roles, tc.users, tc.accounts); err == nil {
+		if _, err := New("MountedFile", entries, rules.Options{}); err == nil {
 			t.Errorf("%s: New succeeded, want error", name)
 		}
 	}
-	if _, err := New("", nil, nil, nil); err == nil {
+	if _, err := New("", nil, rules.Options{}); err == nil {
 		t.Error("New with empty name succeeded")
 	}
 }

@@ -8,15 +8,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
 
-func TestNewSharesVectorsOnOneRegistry(t *testing.T) {
+func TestNewMetricsSharesVectorsOnOneRegistry(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	a, err := New(reg, "a")
+	a, err := NewMetrics(reg, "a")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := New(reg, "b")
+	b, err := NewMetrics(reg, "b")
 	if err != nil {
 		t.Fatalf("second backend on one registry: %v", err)
 	}
@@ -25,9 +26,9 @@ func TestNewSharesVectorsOnOneRegistry(t *testing.T) {
 	}
 	a.LoadErrors.Inc()
 	b.Skipped(mapping.SectionRoles).Inc()
-	table, err := mapping.NewTable("b", nil, nil, nil)
-	if err != nil {
-		t.Fatal(err)
+	table, probs := rules.Build("b", nil, rules.Options{})
+	if len(probs) > 0 {
+		t.Fatal(probs)
 	}
 	b.SetEntries(table)
 	want := `
@@ -47,12 +48,12 @@ iamgate_mapping_entries_skipped_total{backend="b",section="mapRoles"} 1
 	}
 }
 
-func TestNewNilRegistererIsPrivate(t *testing.T) {
-	a, err := New(nil, "a")
+func TestNewMetricsNilRegistererIsPrivate(t *testing.T) {
+	a, err := NewMetrics(nil, "a")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := New(nil, "a")
+	b, err := NewMetrics(nil, "a")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,10 +62,10 @@ func TestNewNilRegistererIsPrivate(t *testing.T) {
 	}
 }
 
-func TestNewConflictingDefinition(t *testing.T) {
+func TestNewMetricsConflictingDefinition(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewCounterVec(prometheus.CounterOpts{Name: NameLoadErrors, Help: "other help"}, []string{LabelBackend}))
-	if _, err := New(reg, "a"); err == nil || !strings.Contains(err.Error(), "register mapping metrics") {
+	if _, err := NewMetrics(reg, "a"); err == nil || !strings.Contains(err.Error(), "register mapping metrics") {
 		t.Fatalf("err = %v, want a registration error", err)
 	}
 }

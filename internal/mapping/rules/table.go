@@ -216,14 +216,11 @@ func (t *Table) shadow(e mapping.Entry, order int, tg target, err error, rolePat
 	return rolePats, userPats
 }
 
-// sourceOf names an entry in Result.Source and the audit log, e.g.
-// "MountedFile mapRoles[arn:aws:iam::1:role/admin]".
+// sourceOf names an entry in Result.Source and the audit log by the
+// aws-auth section of its kind, whatever the source calls it (a CRD
+// object's spec), e.g. "MountedFile mapRoles[arn:aws:iam::1:role/admin]".
 func (t *Table) sourceOf(e mapping.Entry, canon string) string {
-	section := e.Origin.Section
-	if section == "" {
-		section = defaultSection(e.Kind)
-	}
-	return t.name + " " + section + "[" + canon + "]"
+	return t.name + " " + defaultSection(e.Kind) + "[" + canon + "]"
 }
 
 func defaultSection(k mapping.Kind) string {

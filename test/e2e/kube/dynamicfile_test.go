@@ -73,9 +73,10 @@ func (v *mappingVolume) publish(t *testing.T, c *cluster, content string) (loade
 	mark := c.log.Len()
 	sum := v.write(t, content)
 	l := c.waitForLog(t, "iamgate read the dynamic file "+sum, mark, func(l logLine) bool {
-		return l.SHA256 == sum && (l.Msg == "dynamic file loaded" || strings.HasPrefix(l.Msg, "dynamic file is unusable"))
+		// A good file is logged by the shared live.Holder ("loaded mappings").
+		return l.SHA256 == sum && (l.Msg == "loaded mappings" || strings.HasPrefix(l.Msg, "dynamic file is unusable"))
 	})
-	return l.Msg == "dynamic file loaded"
+	return l.Msg == "loaded mappings"
 }
 
 // dynamicFile is aws-iam-authenticator's dynamic-file JSON with these

@@ -151,7 +151,8 @@ func TestMapping4AWSLookups(t *testing.T) {
 	t.Run("4-IAMUnreachable", func(t *testing.T) {
 		// carol is in devs, but IAM cannot say so: no group mapping.
 		mark := c.log.Len()
-		m4Unauthorized(t, c, carol, "not_mapped", "")
+		// A failed lookup while mapGroups entries exist for carol's account now denies (no later tier may grant).
+		m4Unauthorized(t, c, carol, "group_lookup_failed", "IAM group lookup failed")
 		m4LogHas(t, c, mark, "IAM group lookup failed", "dev-carol")
 	})
 	t.Run("6-EC2Unreachable", func(t *testing.T) {
