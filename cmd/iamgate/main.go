@@ -116,20 +116,9 @@ func serveCached(args []string, getenv func(string) string, now time.Time, stdou
 	if !ok {
 		return 0, false
 	}
-	if o.TokenOnly {
-		_, err = io.WriteString(stdout, e.Token+"\n")
-	} else {
-		info := execcred.ParseInfo(getenv(execcred.EnvExecInfo))
-		if info.Warning != "" {
-			fmt.Fprintf(stderr, "warning: %s\n", info.Warning)
-		}
-		var doc []byte
-		if doc, err = execcred.Marshal(info.APIVersion, e.Token, e.Expires); err == nil {
-			_, err = stdout.Write(doc)
-		}
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "error: write token: %v\n", err)
+	info := execcred.ParseInfo(getenv(execcred.EnvExecInfo))
+	if err := execcred.Write(stdout, stderr, info, o.TokenOnly, e.Token, e.Expires); err != nil {
+		fmt.Fprintf(stderr, "error: %v\n", err)
 		return 1, true
 	}
 	return 0, true

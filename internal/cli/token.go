@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -13,7 +12,7 @@ import (
 	"github.com/iamgate/iamgate/internal/awscreds"
 	"github.com/iamgate/iamgate/internal/config"
 	"github.com/iamgate/iamgate/internal/execcred"
-	"github.com/iamgate/iamgate/internal/token"
+	"github.com/iamgate/iamgate/internal/token/presign"
 	"github.com/iamgate/iamgate/internal/tokencache"
 	"github.com/iamgate/iamgate/internal/tokenflags"
 )
@@ -118,11 +117,8 @@ func runToken(ctx context.Context, deps Deps, streams Streams, o tokenflags.Opti
 		return err
 	}
 	info := execcred.ParseInfo(getenv(execcred.EnvExecInfo))
-	if info.Warning != "" && !o.TokenOnly {
-		fmt.Fprintf(streams.Err, "warning: %s\n", info.Warning)
-	}
 	emit := func(tok string, exp time.Time) error {
-		return writeToken(streams.Out, o.TokenOnly, info.APIVersion, tok, exp)
+		return execcred.Write(streams.Out, streams.Err, info, o.TokenOnly, tok, exp)
 	}
 
 	var store *tokencache.Store
@@ -175,7 +171,7 @@ func runToken(ctx context.Context, deps Deps, streams Streams, o tokenflags.Opti
 	if err != nil {
 		return err
 	}
-	tok, exp, err := token.Presign(ctx, cfg, o.ClusterID, token.PresignOptions{Now: deps.now})
+	tok, exp, err := presign.Token(ctx, cfg, o.ClusterID, presign.Options{Now: deps.now})
 	if err != nil {
 		return err
 	}
@@ -185,19 +181,4 @@ func runToken(ctx context.Context, deps Deps, streams Streams, o tokenflags.Opti
 		}
 	}
 	return emit(tok, exp)
-}
-
-// writeToken prints the result: the ExecCredential, or the bare token. Only
-// this ever goes to stdout.
-func writeToken(w io.Writer, tokenOnly bool, apiVersion, tok string, exp time.Time) error {
-	if tokenOnly {
-		_, err := io.WriteString(w, tok+"\n")
-		return err
-	}
-	doc, err := execcred.Marshal(apiVersion, tok, exp)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(doc)
-	return err
 }
