@@ -93,7 +93,7 @@ func (g *aiaGlobals) frontCanServe(fs *pflag.FlagSet) bool {
 
 // serveCached answers "iamgate token ARGS" (ARGS without "token") from the
 // cache if it can. It declines (served=false) whenever the core must decide:
-// --help, --no-cache, -c, --feature-gates, any parse or validation problem
+// --help, --no-cache, --debug, -c, --feature-gates, any parse or validation problem
 // (the core reports it properly), or a miss. The decision uses exactly the
 // core's flag definitions and cache key.
 func serveCached(args []string, getenv func(string) string, now time.Time, stdout, stderr io.Writer) (code int, served bool) {
@@ -101,7 +101,7 @@ func serveCached(args []string, getenv func(string) string, now time.Time, stdou
 	var g aiaGlobals
 	fs := newTokenFlagSet(&o, &g)
 	help := fs.BoolP("help", "h", false, "")
-	if fs.Parse(args) != nil || *help || o.NoCache || fs.NArg() > 0 || !g.frontCanServe(fs) {
+	if fs.Parse(args) != nil || *help || o.NoCache || o.Debug || fs.NArg() > 0 || !g.frontCanServe(fs) {
 		return 0, false
 	}
 	o.ApplyEnv(getenv)

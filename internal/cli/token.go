@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,6 +13,7 @@ import (
 	"github.com/iamgate/iamgate/internal/awscreds"
 	"github.com/iamgate/iamgate/internal/config"
 	"github.com/iamgate/iamgate/internal/execcred"
+	"github.com/iamgate/iamgate/internal/token"
 	"github.com/iamgate/iamgate/internal/token/presign"
 	"github.com/iamgate/iamgate/internal/tokencache"
 	"github.com/iamgate/iamgate/internal/tokenflags"
@@ -116,14 +118,22 @@ func runToken(ctx context.Context, deps Deps, streams Streams, o tokenflags.Opti
 	if err := o.Validate(); err != nil {
 		return err
 	}
+	if err := checkRole(o.Role, getenv); err != nil {
+		return err
+	}
+	dbg := debugf(o.Debug, streams.Err)
 	info := execcred.ParseInfo(getenv(execcred.EnvExecInfo))
 	emit := func(tok string, exp time.Time) error {
+		dbg("token: tokenHash=%s (the server's audit line shows the same), expires %s",
+			token.Hash(tok), exp.UTC().Format(time.RFC3339))
 		return execcred.Write(streams.Out, streams.Err, info, o.TokenOnly, tok, exp)
 	}
 
 	var store *tokencache.Store
 	key := o.TokenKey(getenv)
-	if !o.NoCache {
+	if o.NoCache {
+		dbg("cache: off (--no-cache)")
+	} else {
 		dir, err := tokencache.DefaultDir(getenv)
 		if err != nil {
 			fmt.Fprintf(streams.Err, "warning: token cache disabled: %v\n", err)
@@ -132,9 +142,12 @@ func runToken(ctx context.Context, deps Deps, streams Streams, o tokenflags.Opti
 		}
 	}
 	if store != nil {
+		file := filepath.Join(store.Dir, tokencache.TokenFile(key))
 		if e, ok := store.ReadToken(key, deps.now()); ok {
+			dbg("cache: hit %s (no credentials resolved)", file)
 			return emit(e.Token, e.Expires)
 		}
+		dbg("cache: miss %s", file)
 		unlock, err := store.Lock(ctx, tokenLockWait)
 		switch {
 		case errors.Is(err, tokencache.ErrLockTimeout):
@@ -147,12 +160,13 @@ func runToken(ctx context.Context, deps Deps, streams Streams, o tokenflags.Opti
 			defer unlock()
 			// Another kubectl may have refreshed it while we waited.
 			if e, ok := store.ReadToken(key, deps.now()); ok {
+				dbg("cache: hit %s after waiting for another iamgate", file)
 				return emit(e.Token, e.Expires)
 			}
 		}
 	}
 
-	cfg, err := awscreds.Load(ctx, awscreds.Options{
+	co := awscreds.Options{
 		Profile:            o.Profile,
 		Region:             o.Region,
 		Role:               o.Role,
@@ -167,10 +181,22 @@ func runToken(ctx context.Context, deps Deps, streams Streams, o tokenflags.Opti
 		BaseCredentialsKey: o.BaseCredentialsKey(getenv),
 		Warn:               streams.Err,
 		Now:                deps.now,
-	})
+		Getenv:             getenv,
+	}
+	cfg, err := awscreds.Load(ctx, co)
 	if err != nil {
 		return err
 	}
+	host, err := checkSTS(ctx, cfg, streams.Err, dbg)
+	if err != nil {
+		return err
+	}
+	creds, fixed, err := co.Retrieve(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	debugCreds(dbg, &co, creds, host)
+	cfg.Credentials = fixed
 	tok, exp, err := presign.Token(ctx, cfg, o.ClusterID, presign.Options{Now: deps.now})
 	if err != nil {
 		return err
