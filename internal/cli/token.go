@@ -37,6 +37,13 @@ Credentials come from the AWS SDK default chain: environment variables, the
 shared config and credentials files (AWS_PROFILE or --profile, role_arn with
 source_profile, mfa_serial, SSO, credential_process), web identity, container
 credentials and EC2 instance metadata. MFA prompts are written to stderr.
+Custom endpoints (AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, the profile's
+services section or endpoint_url) are used to get credentials; the token
+always names the real regional STS host, which is what servers accept.
+Credentials that expire within a minute are refused.
+
+--debug explains on stderr where the token came from, including its
+tokenHash: the value the server's audit line shows for requests carrying it.
 
 Tokens are cached until a minute before they expire, and assumed-role
 credentials while more than 15 minutes remain, under
@@ -76,6 +83,7 @@ func NewTokenCommand(deps Deps, streams Streams) *cobra.Command {
 		Example: `  iamgate token -i my-cluster
   iamgate token -i my-cluster -r arn:aws:iam::111122223333:role/k8s-admin
   iamgate token -i my-cluster --profile dev --region eu-west-1 --token-only
+  iamgate token -i my-cluster --debug   # stderr: cache, region, STS host, credentials, tokenHash
   iamgate token -c /etc/aws-iam-authenticator/config.yaml   # clusterID from the file`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
