@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -49,5 +51,25 @@ region = eu-west-1
 				t.Fatalf("want one warning naming the endpoint and the real host, stderr %q", e.stderr)
 			}
 		})
+	}
+}
+
+// TestTokenWebIdentityUsesCustomEndpoint: AssumeRoleWithWebIdentity (EKS
+// pod identity via IRSA, CI OIDC) follows AWS_ENDPOINT_URL too.
+func TestTokenWebIdentityUsesCustomEndpoint(t *testing.T) {
+	endpoint := moto.Start(t).URL
+	e := newTokenEnv(t)
+	tokenFile := filepath.Join(e.dir, "web-identity-token")
+	if err := os.WriteFile(tokenFile, []byte("eyJhbGciOiJSUzI1NiJ9.e30.c2ln"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ENDPOINT_URL", endpoint)
+	t.Setenv("AWS_REGION", "us-west-2")
+	t.Setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/ci")
+	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", tokenFile)
+	e.mustRun("token", "-i", "c1")
+	u := decodeTokenURL(t, e.cred().Status.Token)
+	if u.Query().Get("X-Amz-Security-Token") == "" || u.Host != "sts.us-west-2.amazonaws.com" {
+		t.Fatalf("token %s: not signed with web identity credentials for the real host", u.Redacted())
 	}
 }
