@@ -93,7 +93,7 @@ func (g *aiaGlobals) frontCanServe(fs *pflag.FlagSet) bool {
 
 // serveCached answers "iamgate token ARGS" (ARGS without "token") from the
 // cache if it can. It declines (served=false) whenever the core must decide:
-// --help, --no-cache, -c, --feature-gates, any parse or validation problem
+// --help, --no-cache, --debug, -c, --feature-gates, any parse or validation problem
 // (the core reports it properly), or a miss. The decision uses exactly the
 // core's flag definitions and cache key.
 func serveCached(args []string, getenv func(string) string, now time.Time, stdout, stderr io.Writer) (code int, served bool) {
@@ -101,7 +101,7 @@ func serveCached(args []string, getenv func(string) string, now time.Time, stdou
 	var g aiaGlobals
 	fs := newTokenFlagSet(&o, &g)
 	help := fs.BoolP("help", "h", false, "")
-	if fs.Parse(args) != nil || *help || o.NoCache || fs.NArg() > 0 || !g.frontCanServe(fs) {
+	if fs.Parse(args) != nil || *help || o.NoCache || o.Debug || fs.NArg() > 0 || !g.frontCanServe(fs) {
 		return 0, false
 	}
 	o.ApplyEnv(getenv)
@@ -116,20 +116,9 @@ func serveCached(args []string, getenv func(string) string, now time.Time, stdou
 	if !ok {
 		return 0, false
 	}
-	if o.TokenOnly {
-		_, err = io.WriteString(stdout, e.Token+"\n")
-	} else {
-		info := execcred.ParseInfo(getenv(execcred.EnvExecInfo))
-		if info.Warning != "" {
-			fmt.Fprintf(stderr, "warning: %s\n", info.Warning)
-		}
-		var doc []byte
-		if doc, err = execcred.Marshal(info.APIVersion, e.Token, e.Expires); err == nil {
-			_, err = stdout.Write(doc)
-		}
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "error: write token: %v\n", err)
+	info := execcred.ParseInfo(getenv(execcred.EnvExecInfo))
+	if err := execcred.Write(stdout, stderr, info, o.TokenOnly, e.Token, e.Expires); err != nil {
+		fmt.Fprintf(stderr, "error: %v\n", err)
 		return 1, true
 	}
 	return 0, true

@@ -55,12 +55,19 @@ func TestServeCached(t *testing.T) {
 	if _, ok, out, _ = serve("--cluster-id", "c1", "--region", "us-west-2", "--token-only", "--cache"); !ok || out != fakeToken+"\n" {
 		t.Fatalf("--token-only: ok=%v stdout %q", ok, out)
 	}
+	// Run by hand (no KUBERNETES_EXEC_INFO): v1beta1, and no warning.
+	env[execcred.EnvExecInfo] = ""
+	if _, ok, out, errs = serve("-i", "c1", "--region", "us-west-2"); !ok || !strings.Contains(out, execcred.V1beta1) || errs != "" {
+		t.Fatalf("unset exec info: ok=%v stdout %q stderr %q", ok, out, errs)
+	}
+	env[execcred.EnvExecInfo] = `{"apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}`
 
 	// Everything the core must handle is declined.
 	for _, args := range [][]string{
 		{"-i", "c1", "--region", "us-west-2", "--help"},
 		{"-i", "c1", "--region", "us-west-2", "-h"},
 		{"-i", "c1", "--region", "us-west-2", "--no-cache"},
+		{"-i", "c1", "--region", "us-west-2", "--debug"}, // the core explains hits too
 		{"-i", "c1", "--region", "us-west-2", "--bogus"},
 		{"-i", "c1", "--region", "us-west-2", "extra-arg"},
 		{"-i", "c1", "--region", "us-west-2", "--forward-session-name", "-s", "x"},

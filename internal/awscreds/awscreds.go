@@ -18,6 +18,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -65,6 +66,15 @@ type Options struct {
 	Now func() time.Time
 	// IMDSTimeout bounds each EC2 instance metadata call (default 3s).
 	IMDSTimeout time.Duration
+	// Getenv defaults to os.Getenv; it names the profile in messages.
+	Getenv func(string) string
+}
+
+func (o *Options) getenv(k string) string {
+	if o.Getenv != nil {
+		return o.Getenv(k)
+	}
+	return os.Getenv(k)
 }
 
 func (o *Options) now() time.Time {
@@ -79,13 +89,17 @@ func (o *Options) now() time.Time {
 // a caller that finds a cached token never touches them.
 func Load(ctx context.Context, o Options) (aws.Config, error) {
 	prompter := &mfaPrompter{interactive: o.Interactive, in: o.In, out: o.Prompt}
+	late := &lateEndpoint{}
 	loadOpts := []func(*config.LoadOptions) error{
 		config.WithAssumeRoleCredentialOptions(func(ao *stscreds.AssumeRoleOptions) {
 			prompter.configure(ao)
 			if ao.Duration == 0 {
 				ao.Duration = RoleDuration
 			}
-			ao.Client = withRegion(ao.Client)
+			ao.Client = late.assumeRole(withRegion(ao.Client))
+		}),
+		config.WithWebIdentityRoleCredentialOptions(func(wo *stscreds.WebIdentityRoleOptions) {
+			wo.Client = late.webIdentity(wo.Client)
 		}),
 		config.WithEC2RoleCredentialOptions(func(eo *ec2rolecreds.Options) {
 			eo.Client = newBoundedIMDS(o.IMDSTimeout)
@@ -99,11 +113,12 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
-		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
+		return aws.Config{}, o.explain(fmt.Errorf("load AWS config: %w", err))
 	}
 	if cfg.Credentials == nil {
-		return aws.Config{}, fmt.Errorf("load AWS config: %w", ErrNoCredentials)
+		return aws.Config{}, o.explain(fmt.Errorf("load AWS config: %w", ErrNoCredentials))
 	}
+	late.base = cfg.BaseEndpoint
 
 	if o.Role == "" {
 		cfg.Credentials = o.disk(cfg.Credentials, o.CredentialsKey)

@@ -35,9 +35,10 @@ func (p *mfaPrompter) configure(ao *stscreds.AssumeRoleOptions) {
 
 func (p *mfaPrompter) ask(serial string) (string, error) {
 	if !p.interactive || p.in == nil || p.out == nil {
-		return "", fmt.Errorf("%w (device %s): run the same \"iamgate token\" command once in a terminal "+
+		err := fmt.Errorf("%w (device %s): run the same \"iamgate token\" command once in a terminal "+
 			"(the assumed-role credentials are then cached for the session), or set interactiveMode: IfAvailable "+
 			"in the kubeconfig exec section", ErrNonInteractive, serial)
+		return "", &userError{msg: err.Error(), err: err}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

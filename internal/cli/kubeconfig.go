@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -135,7 +136,11 @@ func runKubeconfig(ctx context.Context, o *kubeconfigOptions, deps Deps, streams
 		_, err = streams.Out.Write(data)
 		return err
 	}
-	_, created, err := kubeconfig.Update(path, e)
+	// Only ~/.kube is created on first use; elsewhere a missing directory is
+	// reported, as it is more likely a typo.
+	defaultDir, err := kubeconfig.DefaultDir(deps.getenv)
+	createDir := err == nil && filepath.Clean(filepath.Dir(path)) == defaultDir
+	_, created, err := kubeconfig.Update(path, e, createDir)
 	if err != nil {
 		return err
 	}

@@ -182,6 +182,9 @@ func TestKubeconfigFromFlags(t *testing.T) {
 	noAWS(t)
 	caFile, caPEM := selfSignedCA(t, e.dir)
 	path := filepath.Join(e.dir, "kc", "lab.yaml")
+	if err := os.Mkdir(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	e.mustRun("kubeconfig", "--cluster", "lab", "--server", "https://10.0.0.10:6443", "--certificate-authority", caFile,
 		"--cluster-id", "lab-1", "--exec-api-version", "v1", "--kubeconfig", path, "--profile", "ops")
 	cfg := loadKubeconfig(t, path)
@@ -265,6 +268,33 @@ current-context: keep
 	if _, err := os.Stat(filepath.Dir(missing)); !os.IsNotExist(err) {
 		t.Error("--dry-run created a directory")
 	}
+}
+
+// TestKubeconfigMissingDirectory: an explicit --kubeconfig in a directory
+// that does not exist is an error that creates nothing; the default
+// location's own directory is created on first use.
+func TestKubeconfigMissingDirectory(t *testing.T) {
+	e := newKubeconfigEnv(t)
+	noAWS(t)
+	path := filepath.Join(e.dir, "nonexistent", "dir", "cfg")
+	if e.run("kubeconfig", "--cluster", "lab", "--server", "https://lab.example.com", "--kubeconfig", path) == 0 {
+		t.Fatal("wrote into a directory that does not exist")
+	}
+	if !strings.Contains(e.stderr, "kubeconfig directory "+filepath.Dir(path)+" does not exist") || strings.Count(e.stderr, "\n") != 1 {
+		t.Fatalf("stderr %q", e.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "nonexistent")); !os.IsNotExist(err) {
+		t.Fatalf("directory created: %v", err)
+	}
+	def := filepath.Join(e.dir, ".kube", "config")
+	if _, err := os.Stat(filepath.Dir(def)); !os.IsNotExist(err) {
+		t.Fatalf("test needs ~/.kube absent: %v", err)
+	}
+	e.mustRun("kubeconfig", "--cluster", "lab", "--server", "https://lab.example.com")
+	if cfg := loadKubeconfig(t, def); cfg.Clusters["lab"] == nil {
+		t.Fatal("default kubeconfig not written")
+	}
+	assertMode(t, filepath.Dir(def), 0o700)
 }
 
 func TestKubeconfigBadInvocations(t *testing.T) {

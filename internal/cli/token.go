@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,6 +14,7 @@ import (
 	"github.com/iamgate/iamgate/internal/config"
 	"github.com/iamgate/iamgate/internal/execcred"
 	"github.com/iamgate/iamgate/internal/token"
+	"github.com/iamgate/iamgate/internal/token/presign"
 	"github.com/iamgate/iamgate/internal/tokencache"
 	"github.com/iamgate/iamgate/internal/tokenflags"
 )
@@ -36,6 +37,13 @@ Credentials come from the AWS SDK default chain: environment variables, the
 shared config and credentials files (AWS_PROFILE or --profile, role_arn with
 source_profile, mfa_serial, SSO, credential_process), web identity, container
 credentials and EC2 instance metadata. MFA prompts are written to stderr.
+Custom endpoints (AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, the profile's
+services section or endpoint_url) are used to get credentials; the token
+always names the real regional STS host, which is what servers accept.
+Credentials that expire within a minute are refused.
+
+--debug explains on stderr where the token came from, including its
+tokenHash: the value the server's audit line shows for requests carrying it.
 
 Tokens are cached until a minute before they expire, and assumed-role
 credentials while more than 15 minutes remain, under
@@ -75,6 +83,7 @@ func NewTokenCommand(deps Deps, streams Streams) *cobra.Command {
 		Example: `  iamgate token -i my-cluster
   iamgate token -i my-cluster -r arn:aws:iam::111122223333:role/k8s-admin
   iamgate token -i my-cluster --profile dev --region eu-west-1 --token-only
+  iamgate token -i my-cluster --debug   # stderr: cache, region, STS host, credentials, tokenHash
   iamgate token -c /etc/aws-iam-authenticator/config.yaml   # clusterID from the file`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -117,17 +126,22 @@ func runToken(ctx context.Context, deps Deps, streams Streams, o tokenflags.Opti
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	info := execcred.ParseInfo(getenv(execcred.EnvExecInfo))
-	if info.Warning != "" && !o.TokenOnly {
-		fmt.Fprintf(streams.Err, "warning: %s\n", info.Warning)
+	if err := checkRole(o.Role, getenv); err != nil {
+		return err
 	}
+	dbg := debugf(o.Debug, streams.Err)
+	info := execcred.ParseInfo(getenv(execcred.EnvExecInfo))
 	emit := func(tok string, exp time.Time) error {
-		return writeToken(streams.Out, o.TokenOnly, info.APIVersion, tok, exp)
+		dbg("token: tokenHash=%s (the server's audit line shows the same), expires %s",
+			token.Hash(tok), exp.UTC().Format(time.RFC3339))
+		return execcred.Write(streams.Out, streams.Err, info, o.TokenOnly, tok, exp)
 	}
 
 	var store *tokencache.Store
 	key := o.TokenKey(getenv)
-	if !o.NoCache {
+	if o.NoCache {
+		dbg("cache: off (--no-cache)")
+	} else {
 		dir, err := tokencache.DefaultDir(getenv)
 		if err != nil {
 			fmt.Fprintf(streams.Err, "warning: token cache disabled: %v\n", err)
@@ -136,9 +150,12 @@ func runToken(ctx context.Context, deps Deps, streams Streams, o tokenflags.Opti
 		}
 	}
 	if store != nil {
+		file := filepath.Join(store.Dir, tokencache.TokenFile(key))
 		if e, ok := store.ReadToken(key, deps.now()); ok {
+			dbg("cache: hit %s (no credentials resolved)", file)
 			return emit(e.Token, e.Expires)
 		}
+		dbg("cache: miss %s", file)
 		unlock, err := store.Lock(ctx, tokenLockWait)
 		switch {
 		case errors.Is(err, tokencache.ErrLockTimeout):
@@ -151,12 +168,13 @@ func runToken(ctx context.Context, deps Deps, streams Streams, o tokenflags.Opti
 			defer unlock()
 			// Another kubectl may have refreshed it while we waited.
 			if e, ok := store.ReadToken(key, deps.now()); ok {
+				dbg("cache: hit %s after waiting for another iamgate", file)
 				return emit(e.Token, e.Expires)
 			}
 		}
 	}
 
-	cfg, err := awscreds.Load(ctx, awscreds.Options{
+	co := awscreds.Options{
 		Profile:            o.Profile,
 		Region:             o.Region,
 		Role:               o.Role,
@@ -171,11 +189,23 @@ func runToken(ctx context.Context, deps Deps, streams Streams, o tokenflags.Opti
 		BaseCredentialsKey: o.BaseCredentialsKey(getenv),
 		Warn:               streams.Err,
 		Now:                deps.now,
-	})
+		Getenv:             getenv,
+	}
+	cfg, err := awscreds.Load(ctx, co)
 	if err != nil {
 		return err
 	}
-	tok, exp, err := token.Presign(ctx, cfg, o.ClusterID, token.PresignOptions{Now: deps.now})
+	host, err := checkSTS(ctx, cfg, streams.Err, dbg)
+	if err != nil {
+		return err
+	}
+	creds, fixed, err := co.Retrieve(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	debugCreds(dbg, &co, creds, host)
+	cfg.Credentials = fixed
+	tok, exp, err := presign.Token(ctx, cfg, o.ClusterID, presign.Options{Now: deps.now})
 	if err != nil {
 		return err
 	}
@@ -185,19 +215,4 @@ func runToken(ctx context.Context, deps Deps, streams Streams, o tokenflags.Opti
 		}
 	}
 	return emit(tok, exp)
-}
-
-// writeToken prints the result: the ExecCredential, or the bare token. Only
-// this ever goes to stdout.
-func writeToken(w io.Writer, tokenOnly bool, apiVersion, tok string, exp time.Time) error {
-	if tokenOnly {
-		_, err := io.WriteString(w, tok+"\n")
-		return err
-	}
-	doc, err := execcred.Marshal(apiVersion, tok, exp)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(doc)
-	return err
 }

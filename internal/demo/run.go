@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/iamgate/iamgate/internal/ststest"
-	"github.com/iamgate/iamgate/internal/token"
+	"github.com/iamgate/iamgate/internal/token/presign"
 )
 
 // Options configure Run.
@@ -125,14 +125,14 @@ func runSample(ctx context.Context, double *ststest.Server, srv *Server, s Sampl
 	return row
 }
 
-// Sign mints a token with the real client code (token.Presign) from the
+// Sign mints a token with the real client code (presign.Token) from the
 // double's credentials for key. cluster "" means ClusterID.
 func Sign(ctx context.Context, double *ststest.Server, key, cluster string, at time.Time) (string, error) {
 	if cluster == "" {
 		cluster = ClusterID
 	}
 	cfg := aws.Config{Region: Region, Credentials: double.Credentials(key)}
-	tok, _, err := token.Presign(ctx, cfg, cluster, token.PresignOptions{Now: func() time.Time { return at }})
+	tok, _, err := presign.Token(ctx, cfg, cluster, presign.Options{Now: func() time.Time { return at }})
 	if err != nil {
 		return "", fmt.Errorf("sign for %s: %w", key, err)
 	}

@@ -10,6 +10,7 @@ package execcred
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -39,11 +40,11 @@ type Info struct {
 
 // ParseInfo reads the value of KUBERNETES_EXEC_INFO. It never fails: kubectl
 // versions that predate the variable, and people running the command by hand,
-// still get a usable (v1beta1) answer plus a warning saying why.
+// still get a usable (v1beta1) answer. An unset variable is the normal case
+// by hand, so it earns no warning; a value kubectl would never send does.
 func ParseInfo(raw string) Info {
 	info := Info{APIVersion: V1beta1, Interactive: true}
 	if raw == "" {
-		info.Warning = fmt.Sprintf("%s is empty; answering with %s (kubectl sets it; this is expected only when run by hand)", EnvExecInfo, V1beta1)
 		return info
 	}
 	var doc struct {
@@ -105,4 +106,26 @@ func Marshal(apiVersion, token string, expires time.Time) ([]byte, error) {
 		return nil, fmt.Errorf("encode exec credential: %w", err)
 	}
 	return append(b, '\n'), nil
+}
+
+// Write prints the plugin's answer, for both binaries: the bare token when
+// tokenOnly, else the ExecCredential in info's apiVersion, preceded by info's
+// warning on stderr. Only this ever goes to stdout, since kubectl parses it.
+func Write(stdout, stderr io.Writer, info Info, tokenOnly bool, token string, expires time.Time) error {
+	var doc []byte
+	if tokenOnly {
+		doc = []byte(token + "\n")
+	} else {
+		if info.Warning != "" {
+			fmt.Fprintf(stderr, "warning: %s\n", info.Warning)
+		}
+		var err error
+		if doc, err = Marshal(info.APIVersion, token, expires); err != nil {
+			return err
+		}
+	}
+	if _, err := stdout.Write(doc); err != nil {
+		return fmt.Errorf("write token: %w", err)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package execcred
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -71,7 +72,7 @@ func TestParseInfo(t *testing.T) {
 		{"v1beta1", `{"apiVersion":"client.authentication.k8s.io/v1beta1","spec":{"interactive":true}}`, V1beta1, true, false},
 		{"non-interactive", `{"apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}`, V1, false, false},
 		{"interactive missing", `{"apiVersion":"client.authentication.k8s.io/v1","spec":{}}`, V1, true, false},
-		{"empty", ``, V1beta1, true, true},
+		{"unset: no warning by hand", ``, V1beta1, true, false},
 		{"malformed", `{"apiVersion":`, V1beta1, true, true},
 		{"unknown", `{"apiVersion":"client.authentication.k8s.io/v1alpha1"}`, V1beta1, true, true},
 		{"unknown keeps interactive", `{"apiVersion":"x/v9","spec":{"interactive":false}}`, V1beta1, false, true},
@@ -88,3 +89,37 @@ func TestParseInfo(t *testing.T) {
 		})
 	}
 }
+
+// TestWrite covers the one answer path both binaries use: the token alone,
+// or the ExecCredential with the fallback warning on stderr only.
+func TestWrite(t *testing.T) {
+	const tok = "k8s-aws-v1.dG9r"
+	exp := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	var out, errb bytes.Buffer
+	if err := Write(&out, &errb, ParseInfo(""), true, tok, exp); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != tok+"\n" || errb.Len() != 0 {
+		t.Fatalf("token only: stdout %q stderr %q", out.String(), errb.String())
+	}
+	out.Reset()
+	info := ParseInfo(`{"apiVersion":"x/v9"}`)
+	if err := Write(&out, &errb, info, false, tok, exp); err != nil {
+		t.Fatal(err)
+	}
+	var c clientauthv1beta1.ExecCredential
+	strictDecode(t, out.Bytes(), &c)
+	if c.Status.Token != tok || !c.Status.ExpirationTimestamp.Time.Equal(exp) {
+		t.Fatalf("ExecCredential %+v", c.Status)
+	}
+	if errb.String() != "warning: "+info.Warning+"\n" || strings.Contains(out.String(), "warning") {
+		t.Fatalf("stderr %q", errb.String())
+	}
+	if err := Write(failWriter{}, &errb, ParseInfo(""), true, tok, exp); err == nil || !strings.Contains(err.Error(), "write token") {
+		t.Fatalf("write failure: %v", err)
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }

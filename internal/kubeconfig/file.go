@@ -55,19 +55,20 @@ func Preview(path string, e Entry) (cfg *clientcmdapi.Config, created bool, err 
 }
 
 // Update merges e into the kubeconfig at path and writes it back with mode
-// 0600. Concurrent writers are serialized by kubectl's own lock file
+// 0600. The file's directory must exist, unless createDir is set: then that
+// one directory (not its parents) is created with mode 0700. Concurrent writers are serialized by kubectl's own lock file
 // (path + ".lock", so "kubectl config set" is excluded too) and the file is
 // replaced atomically, so a reader never sees half a file. A symlinked
 // kubeconfig is updated where the link points.
-func Update(path string, e Entry) (cfg *clientcmdapi.Config, created bool, err error) {
+func Update(path string, e Entry, createDir bool) (cfg *clientcmdapi.Config, created bool, err error) {
 	if err := e.Validate(); err != nil {
 		return nil, false, err
 	}
 	if real, err := filepath.EvalSymlinks(path); err == nil {
 		path = real
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, false, fmt.Errorf("create kubeconfig directory: %w", err)
+	if err := ensureDir(filepath.Dir(path), createDir); err != nil {
+		return nil, false, err
 	}
 	unlock, err := lock(path, LockTimeout)
 	if err != nil {
@@ -86,6 +87,25 @@ func Update(path string, e Entry) (cfg *clientcmdapi.Config, created bool, err e
 		return nil, false, err
 	}
 	return cfg, created, nil
+}
+
+func ensureDir(dir string, create bool) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case err == nil && fi.IsDir():
+		return nil
+	case err == nil:
+		return fmt.Errorf("kubeconfig directory %s is not a directory", dir)
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("kubeconfig directory: %w", err)
+	case !create:
+		return fmt.Errorf("kubeconfig directory %s does not exist; create it first, or pick another --kubeconfig "+
+			"(only the default ~/.kube is created for you)", dir)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return fmt.Errorf("create kubeconfig directory: %w", err)
+	}
+	return nil
 }
 
 // lock takes path+".lock" the way client-go's clientcmd does (create it

@@ -179,6 +179,20 @@ func DefaultPath(getenv func(string) string) (string, error) {
 			return p, nil
 		}
 	}
+	dir, err := DefaultDir(getenv)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "config"), nil
+}
+
+// DefaultDir is ~/.kube, the one directory Update may create: kubectl
+// users expect it to appear on first use, while a missing directory anywhere
+// else is more likely a typo than a wish.
+func DefaultDir(getenv func(string) string) (string, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
 	home := getenv("HOME")
 	if runtime.GOOS == "windows" && getenv("USERPROFILE") != "" {
 		home = getenv("USERPROFILE")
@@ -190,5 +204,5 @@ func DefaultPath(getenv func(string) string) (string, error) {
 		}
 		home = h
 	}
-	return filepath.Join(home, ".kube", "config"), nil
+	return filepath.Join(home, ".kube"), nil
 }

@@ -68,7 +68,7 @@ func TestUpdateMergesAndKeepsOtherEntries(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config")
 	writeFile(t, path, existing, 0o644)
 
-	if _, created, err := Update(path, entry()); err != nil || !created {
+	if _, created, err := Update(path, entry(), false); err != nil || !created {
 		t.Fatalf("Update: created=%v err=%v", created, err)
 	}
 	got, err := clientcmd.LoadFromFile(path)
@@ -104,7 +104,7 @@ func TestUpdateMergesAndKeepsOtherEntries(t *testing.T) {
 	// A second run updates in place: same entries, nothing duplicated.
 	e := entry()
 	e.Server = "https://moved.example.com"
-	if _, created, err := Update(path, e); err != nil || created {
+	if _, created, err := Update(path, e, false); err != nil || created {
 		t.Fatalf("second Update: created=%v err=%v", created, err)
 	}
 	got, _ = clientcmd.LoadFromFile(path)
@@ -116,9 +116,29 @@ func TestUpdateMergesAndKeepsOtherEntries(t *testing.T) {
 	}
 }
 
+// TestUpdateMissingDirectory: without createDir nothing is created and the
+// error names the directory; with it, only the file's own directory is.
+func TestUpdateMissingDirectory(t *testing.T) {
+	root := t.TempDir()
+	path := filepath.Join(root, "nonexistent", "dir", "cfg")
+	_, _, err := Update(path, entry(), false)
+	if err == nil || !strings.Contains(err.Error(), filepath.Dir(path)+" does not exist") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "nonexistent")); !os.IsNotExist(err) {
+		t.Fatalf("a directory was created: %v", err)
+	}
+	if _, _, err := Update(path, entry(), true); err == nil {
+		t.Fatal("createDir made the parents too")
+	}
+	if _, err := os.Stat(filepath.Join(root, "nonexistent")); !os.IsNotExist(err) {
+		t.Fatalf("a parent directory was created: %v", err)
+	}
+}
+
 func TestUpdateCreatesMissingFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "new", ".kube", "config")
-	if _, _, err := Update(path, entry()); err != nil {
+	path := filepath.Join(t.TempDir(), ".kube", "config")
+	if _, _, err := Update(path, entry(), true); err != nil {
 		t.Fatal(err)
 	}
 	if m := mode(t, path); m != 0o600 {
@@ -227,7 +247,7 @@ func TestValidate(t *testing.T) {
 		e := entry()
 		mut(&e)
 		path := filepath.Join(t.TempDir(), "config")
-		if _, _, err := Update(path, e); err == nil {
+		if _, _, err := Update(path, e, false); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 		if _, err := os.Stat(path); !os.IsNotExist(err) {
@@ -259,7 +279,7 @@ func TestUpdateFollowsSymlink(t *testing.T) {
 	if err := os.Symlink(target, link); err != nil {
 		t.Skip(err)
 	}
-	if _, _, err := Update(link, entry()); err != nil {
+	if _, _, err := Update(link, entry(), false); err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
@@ -285,7 +305,7 @@ func TestConcurrentUpdates(t *testing.T) {
 			defer wg.Done()
 			e := entry()
 			e.ClusterName = fmt.Sprintf("cluster-%d", i)
-			_, _, err := Update(path, e)
+			_, _, err := Update(path, e, false)
 			errs <- err
 		}()
 	}
@@ -312,7 +332,7 @@ func TestLockHeldByAnotherWriter(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config")
 	writeFile(t, path, existing, 0o600)
 	writeFile(t, path+".lock", "", 0o600) // e.g. kubectl config set, mid-write
-	_, _, err := Update(path, entry())
+	_, _, err := Update(path, entry(), false)
 	if err == nil || !strings.Contains(err.Error(), ".lock") {
 		t.Fatalf("err = %v, want a lock error naming the file", err)
 	}

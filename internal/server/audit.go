@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"time"
@@ -47,16 +45,6 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 		m.reviews.WithLabelValues(r) // export zeros so rate() works from the start
 	}
 	return m, nil
-}
-
-// tokenHash is how a token appears in logs: the first 16 hex digits of its
-// SHA-256, enough to correlate with a client's own log, useless to replay.
-func tokenHash(tok string) string {
-	if tok == "" {
-		return ""
-	}
-	sum := sha256.Sum256([]byte(tok))
-	return hex.EncodeToString(sum[:8])
 }
 
 // record counts and audits one decision: exactly one INFO "review" line.

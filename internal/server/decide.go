@@ -56,7 +56,7 @@ func (d *decision) deny(reason, result string, status int, public string, cause 
 // decide runs validate → verify → canonicalize → map. It never panics: a
 // panic anywhere (validator, verifier, a mapper) becomes a deny.
 func (s *Server) decide(ctx context.Context, tok string) (d *decision) {
-	d = &decision{tokenHash: tokenHash(tok)}
+	d = &decision{tokenHash: token.Hash(tok)}
 	red := &redactor{}
 	red.add(tok)
 	defer func() {

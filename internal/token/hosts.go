@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // stsPartition is one AWS partition's STS naming data. The SDK keeps this
@@ -14,8 +15,10 @@ type stsPartition struct {
 	id              string
 	dnsSuffix       string
 	dualStackSuffix string
-	regionRE        *regexp.Regexp
-	regions         []string
+	// regionRE is compiled on first use: the lean front links this package
+	// for its constants and should not pay for the patterns at start-up.
+	regionRE func() *regexp.Regexp
+	regions  []string
 	// globalHost is the legacy global endpoint; only the aws partition has
 	// one, and it signs as us-east-1.
 	globalHost string
@@ -23,10 +26,14 @@ type stsPartition struct {
 
 const globalRegion = "us-east-1"
 
+func lazyRE(pattern string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
+}
+
 var stsPartitionTable = map[string]*stsPartition{
 	"aws": {
 		id: "aws", dnsSuffix: "amazonaws.com", dualStackSuffix: "api.aws",
-		regionRE:   regexp.MustCompile(`^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$`),
+		regionRE:   lazyRE(`^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$`),
 		globalHost: "sts.amazonaws.com",
 		regions: []string{
 			"af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2",
@@ -40,37 +47,37 @@ var stsPartitionTable = map[string]*stsPartition{
 	},
 	"aws-cn": {
 		id: "aws-cn", dnsSuffix: "amazonaws.com.cn", dualStackSuffix: "api.amazonwebservices.com.cn",
-		regionRE: regexp.MustCompile(`^cn\-\w+\-\d+$`),
+		regionRE: lazyRE(`^cn\-\w+\-\d+$`),
 		regions:  []string{"cn-north-1", "cn-northwest-1"},
 	},
 	"aws-eusc": {
 		id: "aws-eusc", dnsSuffix: "amazonaws.eu", dualStackSuffix: "api.amazonwebservices.eu",
-		regionRE: regexp.MustCompile(`^eusc\-(de)\-\w+\-\d+$`),
+		regionRE: lazyRE(`^eusc\-(de)\-\w+\-\d+$`),
 		regions:  []string{"eusc-de-east-1"},
 	},
 	"aws-iso": {
 		id: "aws-iso", dnsSuffix: "c2s.ic.gov", dualStackSuffix: "api.aws.ic.gov",
-		regionRE: regexp.MustCompile(`^us\-iso\-\w+\-\d+$`),
+		regionRE: lazyRE(`^us\-iso\-\w+\-\d+$`),
 		regions:  []string{"us-iso-east-1", "us-iso-west-1"},
 	},
 	"aws-iso-b": {
 		id: "aws-iso-b", dnsSuffix: "sc2s.sgov.gov", dualStackSuffix: "api.aws.scloud",
-		regionRE: regexp.MustCompile(`^us\-isob\-\w+\-\d+$`),
+		regionRE: lazyRE(`^us\-isob\-\w+\-\d+$`),
 		regions:  []string{"us-isob-east-1", "us-isob-west-1"},
 	},
 	"aws-iso-e": {
 		id: "aws-iso-e", dnsSuffix: "cloud.adc-e.uk", dualStackSuffix: "api.cloud-aws.adc-e.uk",
-		regionRE: regexp.MustCompile(`^eu\-isoe\-\w+\-\d+$`),
+		regionRE: lazyRE(`^eu\-isoe\-\w+\-\d+$`),
 		regions:  []string{"eu-isoe-west-1"},
 	},
 	"aws-iso-f": {
 		id: "aws-iso-f", dnsSuffix: "csp.hci.ic.gov", dualStackSuffix: "api.aws.hci.ic.gov",
-		regionRE: regexp.MustCompile(`^us\-isof\-\w+\-\d+$`),
+		regionRE: lazyRE(`^us\-isof\-\w+\-\d+$`),
 		regions:  []string{"us-isof-east-1", "us-isof-south-1"},
 	},
 	"aws-us-gov": {
 		id: "aws-us-gov", dnsSuffix: "amazonaws.com", dualStackSuffix: "api.aws",
-		regionRE: regexp.MustCompile(`^us\-gov\-\w+\-\d+$`),
+		regionRE: lazyRE(`^us\-gov\-\w+\-\d+$`),
 		regions:  []string{"us-gov-east-1", "us-gov-west-1"},
 	},
 }
@@ -112,7 +119,7 @@ func ListedRegion(id, region string) bool {
 }
 
 func (p *stsPartition) isRegion(r string) bool {
-	return r != "" && (slices.Contains(p.regions, r) || p.regionRE.MatchString(r))
+	return r != "" && (slices.Contains(p.regions, r) || p.regionRE().MatchString(r))
 }
 
 // hostRegion returns the region served by an STS host of this partition:

@@ -127,3 +127,18 @@ func TestIsRegion(t *testing.T) {
 		}
 	}
 }
+
+// TestRegionPatternsCompile: the patterns compile lazily, so a typo would
+// otherwise surface only on the first token of that partition.
+func TestRegionPatternsCompile(t *testing.T) {
+	for id, p := range stsPartitionTable {
+		for _, r := range p.regions {
+			if !p.regionRE().MatchString(r) {
+				t.Errorf("%s: listed region %s does not match the pattern", id, r)
+			}
+		}
+		if p.regionRE().MatchString("") {
+			t.Errorf("%s: pattern matches the empty string", id)
+		}
+	}
+}

@@ -2,12 +2,16 @@
 // GetCallerIdentity URL, base64url-encoded behind a version prefix.
 //
 // The server side (Validator) checks a token locally, without any network
-// call, before anyone spends an STS request on it. Every check fails closed:
+// call, before anyone spends an STS request on it. The client's signer lives
+// in package presign, so that this package stays standard-library only: the
+// lean front binary and the token cache use its constants and Hash. Every check fails closed:
 // anything unusual is rejected, because a wrong "yes" here lets a caller pick
 // the identity the server believes.
 package token
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
 	"time"
 )
@@ -117,4 +121,16 @@ func quoteShort(s string) string {
 		return strconv.QuoteToASCII(s[:max]) + "..."
 	}
 	return strconv.QuoteToASCII(s)
+}
+
+// Hash is how a token appears in logs on both sides: the first 16 hex digits
+// of its SHA-256. The server's audit line prints it as tokenHash and
+// "iamgate token --debug" prints the same value, so a user can point an
+// admin at their request without handing over the token itself.
+func Hash(tok string) string {
+	if tok == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(sum[:8])
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+
+	"github.com/iamgate/iamgate/internal/token"
 )
 
 // MinRemaining is how much validity a cached token must have left to be
@@ -12,13 +14,9 @@ import (
 const MinRemaining = 60 * time.Second
 
 // maxLifetime bounds a believable entry: STS honours a presigned
-// GetCallerIdentity URL for 15 minutes, so an entry claiming more is corrupt
-// (or was written under a wrong clock) and is not served.
-const maxLifetime = 15 * time.Minute
-
-// tokenPrefixV1 mirrors token.Prefix; this package cannot import
-// internal/token (it links the AWS SDK).
-const tokenPrefixV1 = "k8s-aws-v1."
+// GetCallerIdentity URL for token.MaxTokenAge, so an entry claiming more is
+// corrupt (or was written under a wrong clock) and is not served.
+const maxLifetime = token.MaxTokenAge
 
 // Entry is one cached token: the token itself and the expiry promised for it
 // (the ExecCredential around it is rebuilt per call, since its apiVersion
@@ -41,7 +39,7 @@ func (s Store) ReadToken(key string, now time.Time) (Entry, bool) {
 		return Entry{}, false
 	}
 	var f tokenFile
-	if json.Unmarshal(b, &f) != nil || f.Version != 1 || !strings.HasPrefix(f.Token, tokenPrefixV1) {
+	if json.Unmarshal(b, &f) != nil || f.Version != 1 || !strings.HasPrefix(f.Token, token.Prefix) {
 		return Entry{}, false
 	}
 	left := f.Expires.Sub(now)

@@ -38,6 +38,9 @@ type Options struct {
 	// on by default.
 	Cache   bool
 	NoCache bool
+	// Debug explains on stderr how the token was made; output only, so it
+	// is not part of any cache key.
+	Debug bool
 }
 
 // AddFlags registers the token flags on fs, binding them to o. The core adds
@@ -55,6 +58,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.TokenOnly, "token-only", false, "print only the token, not an ExecCredential")
 	fs.BoolVar(&o.Cache, "cache", false, "accepted for aws-iam-authenticator compatibility; caching is on by default")
 	fs.BoolVar(&o.NoCache, "no-cache", false, "neither read nor write the token and credential caches")
+	fs.BoolVar(&o.Debug, "debug", false, "explain on stderr where credentials, region, STS host and cache entry came from, and the token's audit hash (never secrets)")
 }
 
 // ApplyEnv fills what the environment may supply when a flag did not.

@@ -1,4 +1,9 @@
-package token
+// Package presign mints iamgate tokens on the client: it signs an STS
+// GetCallerIdentity URL with the caller's AWS credentials. It is separate from
+// package token (the format and the server's validator) because it links the
+// AWS SDK, which the lean front binary and the server's hot path must not pay
+// for.
+package presign
 
 import (
 	"context"
@@ -14,13 +19,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithyauth "github.com/aws/smithy-go/auth"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/iamgate/iamgate/internal/token"
 )
 
 const (
-	// PresignExpiresSeconds is the X-Amz-Expires the client signs. STS
+	// ExpiresSeconds is the X-Amz-Expires the client signs. STS
 	// ignores it for GetCallerIdentity (it honours the URL for 15 minutes
 	// regardless); 60 matches aws-iam-authenticator and aws-cli byte for byte.
-	PresignExpiresSeconds = 60
+	ExpiresSeconds = 60
 	// TokenLifetime is how long kubectl is told a fresh token is good for:
 	// one minute short of STS's 15, for clock skew and time in flight.
 	TokenLifetime = 14 * time.Minute
@@ -30,8 +37,8 @@ const (
 	emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 )
 
-// PresignOptions tunes Presign; the zero value is production.
-type PresignOptions struct {
+// Options tunes Token; the zero value is production.
+type Options struct {
 	// Now is the signing clock (default time.Now).
 	Now func() time.Time
 }
@@ -39,7 +46,7 @@ type PresignOptions struct {
 // ErrNoCredentials is returned when cfg carries no credentials provider.
 var ErrNoCredentials = errors.New("no AWS credentials configured")
 
-// Presign mints a token for clusterID: Prefix plus the unpadded base64url of
+// Token mints a token for clusterID: token.Prefix plus the unpadded base64url of
 // a presigned STS GetCallerIdentity GET URL whose only signed headers are
 // host and x-k8s-aws-id. It returns the token and the time kubectl should
 // stop using it: TokenLifetime after signing, or earlier if the signing
@@ -51,10 +58,10 @@ var ErrNoCredentials = errors.New("no AWS credentials configured")
 // uses a custom STS endpoint from the config: the server only accepts real
 // STS hosts, and a token pointing elsewhere would be rejected anyway.
 //
-// Presign signs with aws/signer/v4 directly rather than the STS client's
+// Token signs with aws/signer/v4 directly rather than the STS client's
 // presigner, which adds an amz-sdk-request header to SignedHeaders that
 // servers cannot reproduce (eksctl#7486).
-func Presign(ctx context.Context, cfg aws.Config, clusterID string, opts PresignOptions) (string, time.Time, error) {
+func Token(ctx context.Context, cfg aws.Config, clusterID string, opts Options) (string, time.Time, error) {
 	if clusterID == "" {
 		return "", time.Time{}, errors.New("presign: empty cluster id")
 	}
@@ -78,12 +85,12 @@ func Presign(ctx context.Context, cfg aws.Config, clusterID string, opts Presign
 	q := url.Values{}
 	q.Set("Action", "GetCallerIdentity")
 	q.Set("Version", stsAPIVersion)
-	q.Set("X-Amz-Expires", fmt.Sprint(PresignExpiresSeconds))
+	q.Set("X-Amz-Expires", fmt.Sprint(ExpiresSeconds))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+host+"/?"+q.Encode(), nil)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("presign: %w", err)
 	}
-	req.Header.Set(ClusterIDHeader, clusterID)
+	req.Header.Set(token.ClusterIDHeader, clusterID)
 
 	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableHeaderHoisting = true })
 	signed, signedHeaders, err := signer.PresignHTTP(ctx, creds, req, emptyPayloadHash, "sts", signingRegion, signedAt)
@@ -92,7 +99,7 @@ func Presign(ctx context.Context, cfg aws.Config, clusterID string, opts Presign
 	}
 	// Belt and braces: anything but host and the cluster header in
 	// SignedHeaders makes every token unverifiable.
-	if len(signedHeaders) != 2 || signedHeaders.Get("Host") == "" || signedHeaders.Get(ClusterIDHeader) == "" {
+	if len(signedHeaders) != 2 || signedHeaders.Get("Host") == "" || signedHeaders.Get(token.ClusterIDHeader) == "" {
 		return "", time.Time{}, fmt.Errorf("presign: unexpected signed headers %v", headerNames(signedHeaders))
 	}
 
@@ -100,7 +107,7 @@ func Presign(ctx context.Context, cfg aws.Config, clusterID string, opts Presign
 	if creds.CanExpire && creds.Expires.Before(expires) {
 		expires = creds.Expires
 	}
-	return Prefix + base64.RawURLEncoding.EncodeToString([]byte(signed)), expires, nil
+	return token.Prefix + base64.RawURLEncoding.EncodeToString([]byte(signed)), expires, nil
 }
 
 // STSHost returns the real STS host name and the SigV4 signing region for

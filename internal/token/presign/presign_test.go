@@ -1,4 +1,4 @@
-package token
+package presign
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/iamgate/iamgate/internal/ststest"
+	"github.com/iamgate/iamgate/internal/token"
 )
 
 const (
@@ -28,14 +29,14 @@ const (
 func presignFor(t *testing.T, region string, creds aws.CredentialsProvider, now time.Time) (string, *url.URL, time.Time) {
 	t.Helper()
 	cfg := aws.Config{Region: region, Credentials: creds}
-	tok, exp, err := Presign(context.Background(), cfg, "my-cluster", PresignOptions{Now: func() time.Time { return now }})
+	tok, exp, err := Token(context.Background(), cfg, "my-cluster", Options{Now: func() time.Time { return now }})
 	if err != nil {
-		t.Fatalf("Presign(%q): %v", region, err)
+		t.Fatalf("Token(%q): %v", region, err)
 	}
-	if !strings.HasPrefix(tok, Prefix) {
+	if !strings.HasPrefix(tok, token.Prefix) {
 		t.Fatalf("token lacks prefix")
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(tok, Prefix))
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(tok, token.Prefix))
 	if err != nil {
 		t.Fatalf("token is not unpadded base64url: %v", err)
 	}
@@ -83,7 +84,7 @@ func TestPresignShape(t *testing.T) {
 				t.Errorf("expires %v, want now+14m", exp)
 			}
 			checkSignature(t, u, "my-cluster", testSecret)
-			v := &Validator{Now: func() time.Time { return now.Add(time.Minute) }}
+			v := &token.Validator{Now: func() time.Time { return now.Add(time.Minute) }}
 			if c.region == "cn-north-1" {
 				v.Partition = "aws-cn"
 			} else if c.region == "us-gov-west-1" {
@@ -140,7 +141,7 @@ func TestPresignVerifiesWithSTSDouble(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		req.Header.Set(ClusterIDHeader, cluster)
+		req.Header.Set(token.ClusterIDHeader, cluster)
 		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -171,13 +172,13 @@ func TestPresignVerifiesWithSTSDouble(t *testing.T) {
 func TestPresignErrors(t *testing.T) {
 	ctx := context.Background()
 	static := credentials.NewStaticCredentialsProvider(testAKID, testSecret, "")
-	if _, _, err := Presign(ctx, aws.Config{Region: "us-west-2", Credentials: static}, "", PresignOptions{}); err == nil {
+	if _, _, err := Token(ctx, aws.Config{Region: "us-west-2", Credentials: static}, "", Options{}); err == nil {
 		t.Error("empty cluster id accepted")
 	}
-	if _, _, err := Presign(ctx, aws.Config{Region: "us-west-2"}, "c", PresignOptions{}); err == nil {
+	if _, _, err := Token(ctx, aws.Config{Region: "us-west-2"}, "c", Options{}); err == nil {
 		t.Error("missing credentials accepted")
 	}
-	if _, _, err := Presign(ctx, aws.Config{Region: "us-west-2.evil.com", Credentials: static}, "c", PresignOptions{}); err == nil {
+	if _, _, err := Token(ctx, aws.Config{Region: "us-west-2.evil.com", Credentials: static}, "c", Options{}); err == nil {
 		t.Error("a region that is not a host label accepted")
 	}
 }
