@@ -30,7 +30,12 @@ key.pem as aws-iam-authenticator names them). The kubeconfig pins the CA, so
 a renewed serving certificate keeps working; "iamgate server" reloads it.
 
 Running init again changes nothing unless a name was added or the serving
-certificate is within 30 days of expiry; keys are replaced only with --force.`,
+certificate is within 30 days of expiry; keys are replaced only with --force.
+
+init also accepts the flags only "iamgate server" uses (--backend-mode,
+--kubeconfig, --awsiamconfig ...; see "iamgate server --help"), so one
+argument list serves both commands; it checks them with the rest of the
+config but does not list them here.`,
 		Example: `  iamgate init -i my-cluster --state-dir /var/iamgate \
     --hostname iamgate.example.internal --generate-kubeconfig /etc/kubernetes/iamgate/kubeconfig.yaml
   kube-apiserver --authentication-token-webhook-config-file=/etc/kubernetes/iamgate/kubeconfig.yaml ...`,
@@ -40,6 +45,7 @@ certificate is within 30 days of expiry; keys are replaced only with --force.`,
 		},
 	}
 	o.addFlags(cmd.Flags())
+	hideServerOnlyFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.force, "force", false, "replace existing keys and certificates")
 	// Shared with server; on init some only pass aws-iam-authenticator's
 	// command lines through.

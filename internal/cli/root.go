@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -71,9 +72,26 @@ func NewRootCommand(deps Deps, streams Streams) *cobra.Command {
            who signed the token and maps that ARN to a Kubernetes user.
 
 It reads aws-iam-authenticator's config files and flags unchanged.`,
+		Example: `  # kubectl's exec plugin, as "iamgate kubeconfig" writes it
+  iamgate token -i my-cluster
+  # the webhook on a control-plane node
+  iamgate init -c /etc/iamgate/config.yaml && iamgate server -c /etc/iamgate/config.yaml
+  # shell completion for this session
+  source <(iamgate completion bash)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	showVersion := root.Flags().Bool("version", false, `print the version line "iamgate version" prints, and exit`)
+	// Runnable only for --version; with no flag it prints the help, as a
+	// command without Run would.
+	root.RunE = func(cmd *cobra.Command, _ []string) error {
+		if *showVersion {
+			_, err := fmt.Fprintln(streams.Out, versionLine(currentBuild()))
+			return err
+		}
+		return cmd.Help()
+	}
+	root.SetUsageFunc(usage)
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.Err)
@@ -87,6 +105,12 @@ It reads aws-iam-authenticator's config files and flags unchanged.`,
 		NewResolveIDsCommand(deps, streams),
 		NewVersionCommand(deps, streams),
 	)
+	for _, sub := range root.Commands() {
+		if slices.Contains(aiaCommands, sub.Name()) {
+			markAIAGlobals(sub.Flags())
+		}
+	}
+	addCompletion(root)
 	return root
 }
 

@@ -64,6 +64,20 @@ func (f *serverFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.stsRegions, "sts-region", nil, "extra STS regions to accept beyond the SDK's list (config: server.stsRegions)")
 }
 
+// serverOnlyFlags change only what a running server does. init accepts them,
+// so that one argument list (a DaemonSet's, a test's) serves both commands,
+// and checks them with the rest of the config, but its help leaves them out.
+var serverOnlyFlags = []string{
+	"backend-mode", "partition", "kubeconfig", "master", "health-port",
+	"ec2-describeInstances-qps", "ec2-describeInstances-burst", "awsiamconfig", "sts-region",
+}
+
+func hideServerOnlyFlags(fs *pflag.FlagSet) {
+	for _, n := range serverOnlyFlags {
+		_ = fs.MarkHidden(n)
+	}
+}
+
 // load reads the config file (if any), applies the flags that were set, fills
 // defaults and validates, reporting every problem at once.
 func (f *serverFlags) load(fs *pflag.FlagSet, getenv func(string) string) (*config.Config, error) {
