@@ -83,9 +83,10 @@ func runServer(cmd *cobra.Command, o *serverFlags, deps Deps, streams Streams) e
 	}
 	bs.start(cmd.Context(), log)
 	stsMetrics := sts.NewMetrics(reg)
-	client := sts.New(sts.Options{Transport: deps.STSTransport, Timeout: c.Server.STSTimeout, Metrics: stsMetrics, Logger: log})
-	verifier := sts.NewCachingVerifier(client, c.Server.IdentityCacheSize, stsMetrics)
-	verifier.Now = deps.Now
+	client := sts.New(sts.Options{Transport: deps.STSTransport, Timeout: c.Server.STSTimeout, Metrics: stsMetrics, Logger: log,
+		ExtraRegions: c.Server.STSRegions})
+	verifier := sts.NewCachingVerifier(client, sts.CacheOptions{MaxEntries: c.Server.IdentityCacheSize,
+		TTL: *c.Server.STSCacheTTL, MaxInFlight: c.Server.STSMaxInFlight, Metrics: stsMetrics, Now: deps.Now})
 	srv, err := server.New(server.Config{
 		ClusterID:  c.ClusterID,
 		Address:    c.Server.Address,
@@ -106,6 +107,7 @@ func runServer(cmd *cobra.Command, o *serverFlags, deps Deps, streams Streams) e
 		Logger:           log,
 		Registry:         reg,
 		Now:              deps.Now,
+		Version:          Version,
 	})
 	if err != nil {
 		return fmt.Errorf("start server: %w", err)

@@ -176,6 +176,11 @@ func (c *Config) setServerKey(key string, v *yaml.Node) error {
 		return duration(v, &s.STSTimeout)
 	case "identitycachesize":
 		return integer(v, &s.IdentityCacheSize)
+	case "ststcachettl":
+		s.STSCacheTTL = zeroDuration()
+		return duration(v, s.STSCacheTTL)
+	case "stsmaxinflight":
+		return integer(v, &s.STSMaxInFlight)
 	case "logformat":
 		return str(v, &s.LogFormat)
 	}

@@ -195,10 +195,14 @@ func TestRegionLabelBounded(t *testing.T) {
 		t.Fatal("region label")
 	}
 	var m *Metrics // nil metrics are no-ops
-	m.observe("aws", "us-west-2", 200, time.Second)
-	m.throttle()
+	req := &token.Request{Partition: "aws", Region: "us-west-2", Host: "sts.us-west-2.amazonaws.com"}
+	m.observe(req, 200, time.Second)
+	m.throttle(req)
 	m.hit()
 	m.miss()
+	m.rejectionHit()
+	m.busy()
+	m.inFlight(1)
 }
 
 // counterValue reads a counter without prometheus/testutil, whose extra
