@@ -219,8 +219,7 @@ func TestUnlistedRegionWarnedOnce(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			tok, req := e.validToken(t, testCluster) // us-west-2, listed
-			_ = tok
+			_, req := e.validToken(t, testCluster) // us-west-2, listed
 			if _, err := e.client.Verify(context.Background(), req, testCluster); err != nil {
 				t.Fatal(err)
 			}
