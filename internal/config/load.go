@@ -176,7 +176,7 @@ func (c *Config) setServerKey(key string, v *yaml.Node) error {
 		return duration(v, &s.STSTimeout)
 	case "identitycachesize":
 		return integer(v, &s.IdentityCacheSize)
-	case "ststcachettl":
+	case "stscachettl":
 		s.STSCacheTTL = zeroDuration()
 		return duration(v, s.STSCacheTTL)
 	case "stsmaxinflight":
