@@ -28,7 +28,7 @@ type metrics struct {
 
 // newMetrics registers the review metrics, aws-iam-authenticator's latency
 // histogram, the serving certificate's expiry and the build info.
-func newMetrics(reg *prometheus.Registry, certs *certReloader, version string) (*metrics, error) {
+func newMetrics(reg *prometheus.Registry, certs *certReloader, version string, ready func() bool) (*metrics, error) {
 	m := &metrics{
 		reviews: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "iamgate_reviews_total",
@@ -49,13 +49,22 @@ func newMetrics(reg *prometheus.Registry, certs *certReloader, version string) (
 		}
 		return 0
 	})
+	readyGauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "iamgate_ready",
+		Help: "1 while /readyz answers 200: every mapping backend has loaded and the server is not draining.",
+	}, func() float64 {
+		if ready() {
+			return 1
+		}
+		return 0
+	})
 	revision, goVersion := buildRevision()
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "iamgate_build_info",
 		Help: "Always 1; the labels name the running build.",
 	}, []string{"version", "revision", "goversion"})
 	build.WithLabelValues(version, revision, goVersion).Set(1)
-	for _, c := range []prometheus.Collector{m.reviews, m.duration, expiry, build} {
+	for _, c := range []prometheus.Collector{m.reviews, m.duration, expiry, readyGauge, build} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/iamgate/iamgate/internal/mapping"
@@ -72,4 +73,18 @@ func grepLines(body, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestReadyGaugeFollowsReadyz: iamgate_ready mirrors /readyz, so an alert
+// can say a backend never synced.
+func TestReadyGaugeFollowsReadyz(t *testing.T) {
+	var ready atomic.Bool
+	h := start(t, func(c *Config) { c.Ready = ready.Load })
+	if _, body := get(t, http.DefaultClient, h.health+"/metrics"); !strings.Contains(body, "\niamgate_ready 0\n") {
+		t.Errorf("not ready: %s", grepLines(body, "iamgate_ready"))
+	}
+	ready.Store(true)
+	if _, body := get(t, http.DefaultClient, h.health+"/metrics"); !strings.Contains(body, "\niamgate_ready 1\n") {
+		t.Errorf("ready: %s", grepLines(body, "iamgate_ready"))
+	}
 }

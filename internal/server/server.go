@@ -174,17 +174,16 @@ func New(cfg Config) (*Server, error) {
 			errs = append(errs, err)
 		}
 	}
-	var m *metrics
-	if len(errs) == 0 { // register only when New will succeed
-		var err error
-		if m, err = newMetrics(cfg.Registry, certs, cfg.Version); err != nil {
-			errs = append(errs, err)
-		}
-	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("invalid server config: %w", errors.Join(errs...))
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, metrics: m, certs: certs, scrubbed: scrubbed}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, certs: certs, scrubbed: scrubbed}
+	// Register only now that New will succeed.
+	m, err := newMetrics(cfg.Registry, certs, cfg.Version, func() bool { return !s.draining.Load() && s.ready() })
+	if err != nil {
+		return nil, fmt.Errorf("invalid server config: %w", err)
+	}
+	s.metrics = m
 	s.mux = s.newMux()
 	s.health = s.newHealthMux()
 	return s, nil
