@@ -45,7 +45,7 @@ var (
 // token cannot succeed, so CachingVerifier remembers it.
 type rejection struct{ code string }
 
-func (r *rejection) Error() string { return "definitive rejection " + r.code }
+func (r *rejection) Error() string { return " (remembered until the token expires)" }
 
 // definitive reports whether err is a definitive rejection, and its code.
 func definitive(err error) (string, bool) {
@@ -217,7 +217,7 @@ func (c *Client) classify(ctx context.Context, req *token.Request, resp *http.Re
 	case status >= 300 && status < 400:
 		return Identity{}, fmt.Errorf("sts: %s: redirect refused: %w", label, ErrInvalidToken)
 	case isDefinitive(status, code):
-		return Identity{}, fmt.Errorf("sts: %s: %w: %w", label, ErrInvalidToken, &rejection{code})
+		return Identity{}, fmt.Errorf("sts: %s: %w%w", label, ErrInvalidToken, &rejection{code})
 	case status >= 400 && status < 500:
 		return Identity{}, fmt.Errorf("sts: %s: %w", label, ErrInvalidToken)
 	default:
