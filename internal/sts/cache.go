@@ -110,23 +110,22 @@ func (cv *CachingVerifier) Verify(ctx context.Context, tok string, req *token.Re
 		return Identity{}, fmt.Errorf("sts: missing request: %w", ErrInvalidToken)
 	}
 	key := cacheKey(clusterID, tok)
-	if id, err, ok := cv.lookup(key); ok {
+	if id, hit, err := cv.lookup(key); hit {
 		return id, err
 	}
 	cv.metrics.miss()
 	ch := cv.flight.DoChan(string(key[:]), func() (any, error) {
-		if id, err, ok := cv.lookup(key); ok {
+		if id, hit, err := cv.lookup(key); hit {
 			return id, err
 		}
-		// The shared call must not die with whichever caller started it;
-		// the client's own timeout and the queue wait still bound it.
-		shared := context.WithoutCancel(ctx)
-		release, err := cv.slots.acquire(shared)
+		release, err := cv.slots.acquire()
 		if err != nil {
 			return Identity{}, err
 		}
 		defer release()
-		id, err := cv.client.Verify(shared, req, clusterID)
+		// The shared call must not die with whichever caller started it;
+		// the client's own timeout still bounds it.
+		id, err := cv.client.Verify(context.WithoutCancel(ctx), req, clusterID)
 		cv.store(key, req, id, err)
 		return id, err
 	})
@@ -141,11 +140,11 @@ func (cv *CachingVerifier) Verify(ctx context.Context, tok string, req *token.Re
 	}
 }
 
-// lookup answers from either cache; ok is false on a miss.
-func (cv *CachingVerifier) lookup(key cacheKeyT) (Identity, error, bool) {
+// lookup answers from either cache; hit is false on a miss.
+func (cv *CachingVerifier) lookup(key cacheKeyT) (id Identity, hit bool, err error) {
 	now := cv.now()
 	cv.mu.Lock()
-	id, hit := cv.ids.get(key, now)
+	id, hit = cv.ids.get(key, now)
 	var code string
 	var refused bool
 	if !hit {
@@ -155,12 +154,12 @@ func (cv *CachingVerifier) lookup(key cacheKeyT) (Identity, error, bool) {
 	switch {
 	case hit:
 		cv.metrics.hit()
-		return id, nil, true
+		return id, true, nil
 	case refused:
 		cv.metrics.rejectionHit()
-		return Identity{}, fmt.Errorf("sts: rejected this token before (%s); not asked again: %w", code, ErrInvalidToken), true
+		return Identity{}, true, fmt.Errorf("sts: rejected this token before (%s); not asked again: %w", code, ErrInvalidToken)
 	}
-	return Identity{}, nil, false
+	return Identity{}, false, nil
 }
 
 // store keeps a success for the TTL, never past the token's window measured

@@ -1,7 +1,6 @@
 package sts
 
 import (
-	"context"
 	"fmt"
 	"time"
 )
@@ -20,7 +19,7 @@ func newSlots(n int, wait time.Duration, m *Metrics) *slots {
 }
 
 // acquire takes a slot and returns its release, or ErrBusy after the wait.
-func (s *slots) acquire(ctx context.Context) (func(), error) {
+func (s *slots) acquire() (func(), error) {
 	select {
 	case s.ch <- struct{}{}:
 	default:
@@ -31,8 +30,6 @@ func (s *slots) acquire(ctx context.Context) (func(), error) {
 		case <-t.C:
 			s.metrics.busy()
 			return nil, fmt.Errorf("sts: no free call slot within %s (%d in flight): %w", s.wait, cap(s.ch), ErrBusy)
-		case <-ctx.Done():
-			return nil, fmt.Errorf("sts: waiting for a call slot: %w: %w", ErrUnavailable, ctx.Err())
 		}
 	}
 	s.metrics.inFlight(1)
