@@ -12,6 +12,7 @@ import (
 	"github.com/iamgate/iamgate/internal/certs"
 	"github.com/iamgate/iamgate/internal/config"
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/metrics/aiacompat"
 	"github.com/iamgate/iamgate/internal/server"
 	"github.com/iamgate/iamgate/internal/sts"
 	"github.com/iamgate/iamgate/internal/token"
@@ -82,6 +83,7 @@ func runServer(cmd *cobra.Command, o *serverFlags, deps Deps, streams Streams) e
 		return err
 	}
 	bs.start(cmd.Context(), log)
+	aiacompat.SetBackendMode(reg, c.Server.BackendMode)
 	stsMetrics := sts.NewMetrics(reg)
 	client := sts.New(sts.Options{Transport: deps.STSTransport, Timeout: c.Server.STSTimeout, Metrics: stsMetrics, Logger: log,
 		ExtraRegions: c.Server.STSRegions})

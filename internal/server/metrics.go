@@ -24,6 +24,9 @@ type metrics struct {
 	reviews    *prometheus.CounterVec
 	duration   prometheus.Histogram
 	aiaLatency *prometheus.HistogramVec
+	// aiaByResult holds aiaLatency's children, looked up once: the review
+	// path then does no label hashing for them.
+	aiaByResult map[string]prometheus.Observer
 }
 
 // newMetrics registers the review metrics, aws-iam-authenticator's latency
@@ -73,8 +76,9 @@ func newMetrics(reg *prometheus.Registry, certs *certReloader, version string, r
 	for _, r := range []string{resultAllow, resultDeny, resultThrottled, resultError, resultBadRequest} {
 		m.reviews.WithLabelValues(r) // export zeros so rate() works from the start
 	}
+	m.aiaByResult = make(map[string]prometheus.Observer, len(aiacompat.Results))
 	for _, r := range aiacompat.Results {
-		m.aiaLatency.WithLabelValues(r)
+		m.aiaByResult[r] = m.aiaLatency.WithLabelValues(r)
 	}
 	return m, nil
 }
@@ -96,7 +100,7 @@ func buildRevision() (revision, goVersion string) {
 func (m *metrics) observe(d *decision, took time.Duration) {
 	m.reviews.WithLabelValues(d.result).Inc()
 	m.duration.Observe(took.Seconds())
-	m.aiaLatency.WithLabelValues(aiaResult(d)).Observe(took.Seconds())
+	m.aiaByResult[aiaResult(d)].Observe(took.Seconds())
 }
 
 // aiaResult is the result label aws-iam-authenticator would have used:

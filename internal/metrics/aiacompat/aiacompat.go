@@ -8,6 +8,7 @@ package aiacompat
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -83,17 +84,15 @@ func EC2DescribeInstancesCalls(reg prometheus.Registerer) prometheus.Counter {
 	}))
 }
 
-// DynamicFile holds the dynamic-file metrics.
+// DynamicFile holds the dynamic-file backend's metrics.
 type DynamicFile struct {
 	Failures prometheus.Counter
 	// E2ELatency{type} is seconds from a file's write to its use; upstream
 	// labels "dynamic_file" and "dynamic_backend_mode".
 	E2ELatency *prometheus.HistogramVec
-	Enabled    prometheus.Gauge // 1 when backendMode lists DynamicFile
-	Only       prometheus.Gauge // 1 when DynamicFile is the only backend
 }
 
-// NewDynamicFile registers the dynamic-file metrics.
+// NewDynamicFile registers the dynamic-file backend's metrics.
 func NewDynamicFile(reg prometheus.Registerer) *DynamicFile {
 	return &DynamicFile{
 		Failures: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
@@ -105,32 +104,31 @@ func NewDynamicFile(reg prometheus.Registerer) *DynamicFile {
 			Help:    "End to end latency in seconds partitioned by type (aws-iam-authenticator compatible).",
 			Buckets: []float64{1, 3, 5, 10, 15, 20, 30, 60},
 		}, []string{"type"})),
-		Enabled: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: Namespace, Name: "dynamic_file_enabled",
-			Help: "1 if the DynamicFile backend is enabled (aws-iam-authenticator compatible).",
-		})),
-		Only: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: Namespace, Name: "dynamic_file_only",
-			Help: "1 if DynamicFile is the only backend (aws-iam-authenticator compatible).",
-		})),
 	}
 }
 
-// SetBackendMode sets dynamic_file_enabled and dynamic_file_only from the
-// configured backend order.
-func (d *DynamicFile) SetBackendMode(modes []string) {
-	enabled := 0.0
-	for _, m := range modes {
-		if m == "DynamicFile" {
-			enabled = 1
-		}
+// SetBackendMode registers dynamic_file_enabled and dynamic_file_only and
+// sets them from the configured backend order.
+func SetBackendMode(reg prometheus.Registerer, modes []string) (enabled, only prometheus.Gauge) {
+	enabled = register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: Namespace, Name: "dynamic_file_enabled",
+		Help: "1 if the DynamicFile backend is enabled (aws-iam-authenticator compatible).",
+	}))
+	only = register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: Namespace, Name: "dynamic_file_only",
+		Help: "1 if DynamicFile is the only backend (aws-iam-authenticator compatible).",
+	}))
+	on := slices.Contains(modes, "DynamicFile")
+	enabled.Set(b2f(on))
+	only.Set(b2f(on && len(modes) == 1))
+	return enabled, only
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
 	}
-	only := 0.0
-	if enabled == 1 && len(modes) == 1 {
-		only = 1
-	}
-	d.Enabled.Set(enabled)
-	d.Only.Set(only)
+	return 0
 }
 
 // register adds c to reg or returns the collector already registered under

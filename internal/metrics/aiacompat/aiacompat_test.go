@@ -40,10 +40,9 @@ func TestSetBackendMode(t *testing.T) {
 		{[]string{"MountedFile", "DynamicFile"}, 1, 0},
 		{[]string{"DynamicFile"}, 1, 1},
 	} {
-		d := NewDynamicFile(nil)
-		d.SetBackendMode(tc.modes)
-		if testutil.ToFloat64(d.Enabled) != tc.enabled || testutil.ToFloat64(d.Only) != tc.only {
-			t.Errorf("%v: enabled %v only %v", tc.modes, testutil.ToFloat64(d.Enabled), testutil.ToFloat64(d.Only))
+		enabled, only := SetBackendMode(prometheus.NewRegistry(), tc.modes)
+		if testutil.ToFloat64(enabled) != tc.enabled || testutil.ToFloat64(only) != tc.only {
+			t.Errorf("%v: enabled %v only %v", tc.modes, testutil.ToFloat64(enabled), testutil.ToFloat64(only))
 		}
 	}
 }
