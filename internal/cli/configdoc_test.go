@@ -154,6 +154,6 @@ func parseOneKey(key string) error {
 	default:
 		doc = parts[0] + ":\n  " + parts[1] + ": ~\n"
 	}
-	_, err := config.Parse([]byte(doc))
+	_, err := config.Parse([]byte(doc), "")
 	return err
 }

@@ -37,7 +37,7 @@ func newResolvers(ctx context.Context, c *config.Config, log *slog.Logger, reg p
 	}, iamgroups.Options{
 		AccountID: g.AccountID, CacheTTL: g.CacheTTL, NegativeCacheTTL: g.NegativeCacheTTL,
 		MaxEntries: g.CacheSize, QPS: g.QPS, Burst: g.Burst, Timeout: g.Timeout,
-		Metrics: iamgroups.NewMetrics(reg), Logger: log,
+		Metrics: iamgroups.NewMetrics(reg), Logger: log, ScrubbedAccounts: c.Server.ScrubbedAccounts,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("iam groups lookup: %w", err)
@@ -56,7 +56,7 @@ func newResolvers(ctx context.Context, c *config.Config, log *slog.Logger, reg p
 		CacheTTL: e.CacheTTL, NegativeCacheTTL: e.NegativeCacheTTL, MaxEntries: e.CacheSize,
 		QPS: float64(c.Server.EC2DescribeInstancesQPS), Burst: c.Server.EC2DescribeInstancesBurst,
 		BatchWindow: e.BatchWindow, MaxBatch: e.BatchSize, Timeout: e.Timeout,
-		Metrics: ec2dns.NewMetrics(reg), Logger: log,
+		Metrics: ec2dns.NewMetrics(reg), Logger: log, ScrubbedAccounts: c.Server.ScrubbedAccounts,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ec2 lookup: %w", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/iamgate/iamgate/internal/config"
 	"github.com/iamgate/iamgate/internal/mapping"
 	"github.com/iamgate/iamgate/internal/mapping/rules"
+	"github.com/iamgate/iamgate/internal/metrics/aiacompat"
 	"github.com/iamgate/iamgate/internal/server"
 	"github.com/iamgate/iamgate/internal/sts"
 	"github.com/iamgate/iamgate/internal/token"
@@ -83,10 +84,12 @@ func runServer(cmd *cobra.Command, o *serverFlags, deps Deps, streams Streams) e
 		return err
 	}
 	bs.start(cmd.Context(), log)
+	aiacompat.SetBackendMode(reg, c.Server.BackendMode)
 	stsMetrics := sts.NewMetrics(reg)
-	client := sts.New(sts.Options{Transport: deps.STSTransport, Timeout: c.Server.STSTimeout, Metrics: stsMetrics, Logger: log})
-	verifier := sts.NewCachingVerifier(client, c.Server.IdentityCacheSize, stsMetrics)
-	verifier.Now = deps.Now
+	client := sts.New(sts.Options{Transport: deps.STSTransport, Timeout: c.Server.STSTimeout, Metrics: stsMetrics, Logger: log,
+		ExtraRegions: c.Server.STSRegions})
+	verifier := sts.NewCachingVerifier(client, sts.CacheOptions{MaxEntries: c.Server.IdentityCacheSize,
+		TTL: *c.Server.STSCacheTTL, MaxInFlight: c.Server.STSMaxInFlight, Metrics: stsMetrics, Now: deps.Now})
 	srv, err := server.New(server.Config{
 		ClusterID:  c.ClusterID,
 		Address:    c.Server.Address,
@@ -107,6 +110,7 @@ func runServer(cmd *cobra.Command, o *serverFlags, deps Deps, streams Streams) e
 		Logger:           log,
 		Registry:         reg,
 		Now:              deps.Now,
+		Version:          Version,
 	})
 	if err != nil {
 		return fmt.Errorf("start server: %w", err)

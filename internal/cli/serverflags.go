@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"slices"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -37,6 +38,8 @@ type serverFlags struct {
 	logFormat              string
 	stsRegions             []string
 	awsIAMConfig           string
+	stsCacheTTL            time.Duration
+	stsMaxInFlight         int
 	// warn receives warnings (an unknown -l value); nil drops them.
 	warn io.Writer
 }
@@ -62,6 +65,8 @@ func (f *serverFlags) addFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&f.ec2Burst, "ec2-describeInstances-burst", 0, "EC2 DescribeInstances burst (config: server.ec2DescribeInstancesBurst; default 5)")
 	fs.StringVar(&f.awsIAMConfig, "awsiamconfig", "", "EKS Anywhere AWSIamConfig document whose mapRoles/mapUsers are served as a MountedFile backend (cluster id still from -i or the config)")
 	fs.StringSliceVar(&f.stsRegions, "sts-region", nil, "extra STS regions to accept beyond the SDK's list (config: server.stsRegions)")
+	fs.DurationVar(&f.stsCacheTTL, "sts-cache-ttl", config.DefaultSTSCacheTTL, "longest a verified identity is reused, so how long revoked credentials keep working; 0 turns the cache off (config: server.stsCacheTTL)")
+	fs.IntVar(&f.stsMaxInFlight, "sts-max-in-flight", config.DefaultSTSMaxInFlight, "most STS calls at once; a review that waits longer than 1s for one is denied with 429 (config: server.stsMaxInFlight)")
 }
 
 // serverOnlyFlags change only what a running server does. init accepts them,
@@ -122,6 +127,8 @@ func (f *serverFlags) load(fs *pflag.FlagSet, getenv func(string) string) (*conf
 	set("ec2-describeInstances-qps", func() { s.EC2DescribeInstancesQPS = f.ec2QPS })
 	set("ec2-describeInstances-burst", func() { s.EC2DescribeInstancesBurst = f.ec2Burst })
 	set("sts-region", func() { s.STSRegions = append(s.STSRegions, f.stsRegions...) })
+	set("sts-cache-ttl", func() { s.STSCacheTTL = &f.stsCacheTTL })
+	set("sts-max-in-flight", func() { s.STSMaxInFlight = f.stsMaxInFlight })
 	if err := f.featureGates.apply(c); err != nil {
 		return nil, err
 	}

@@ -24,6 +24,11 @@ const (
 	DefaultPartition          = "aws"
 	DefaultSTSTimeout         = 10 * time.Second
 	DefaultIdentityCacheSize  = 10000
+	// DefaultSTSCacheTTL bounds how long a verified identity is reused, and
+	// so how long revoked credentials keep working (plus the apiserver's
+	// own --authentication-token-webhook-cache-ttl).
+	DefaultSTSCacheTTL    = 60 * time.Second
+	DefaultSTSMaxInFlight = 64
 )
 
 // Backend names as AIA spells them in backendMode.
@@ -101,7 +106,12 @@ type Server struct {
 	STSHosts          []string
 	STSTimeout        time.Duration
 	IdentityCacheSize int
-	LogFormat         string
+	// STSCacheTTL is how long a verified identity is reused; nil means
+	// DefaultSTSCacheTTL and 0 turns the identity cache off.
+	STSCacheTTL *time.Duration
+	// STSMaxInFlight bounds concurrent STS calls.
+	STSMaxInFlight int
+	LogFormat      string
 }
 
 // Default fills every unset field with AIA's (or iamgate's) default.
@@ -133,6 +143,13 @@ func (c *Config) Default() {
 	}
 	if s.IdentityCacheSize == 0 {
 		s.IdentityCacheSize = DefaultIdentityCacheSize
+	}
+	if s.STSCacheTTL == nil {
+		ttl := DefaultSTSCacheTTL
+		s.STSCacheTTL = &ttl
+	}
+	if s.STSMaxInFlight == 0 {
+		s.STSMaxInFlight = DefaultSTSMaxInFlight
 	}
 	if s.LogFormat == "" {
 		s.LogFormat = "text"
@@ -206,6 +223,12 @@ func (c *Config) Validate() error {
 	}
 	if s.IdentityCacheSize < 0 {
 		add("server.identityCacheSize: must not be negative")
+	}
+	if s.STSCacheTTL != nil && (*s.STSCacheTTL < 0 || *s.STSCacheTTL > 15*time.Minute) {
+		add("server.stsCacheTTL: %s is outside [0, 15m] (0 turns the identity cache off)", *s.STSCacheTTL)
+	}
+	if s.STSMaxInFlight < 0 || s.STSMaxInFlight > 10000 {
+		add("server.stsMaxInFlight: %d is outside [1, 10000]", s.STSMaxInFlight)
 	}
 	if s.LogFormat != "text" && s.LogFormat != "json" {
 		add("server.logFormat: %q is neither text nor json", s.LogFormat)
@@ -288,3 +311,7 @@ func isAccountID(s string) bool {
 	}
 	return true
 }
+
+// zeroDuration is a fresh duration for a key whose explicit 0 differs from
+// its absence.
+func zeroDuration() *time.Duration { return new(time.Duration) }

@@ -275,3 +275,39 @@ server:
 		t.Fatalf("want both lookup problems, got %v", err)
 	}
 }
+
+// TestSTSCacheKeys: an absent stsCacheTTL is the 60s default, an explicit
+// 0 turns the cache off (and is not replaced by the default), and values
+// outside their range are refused by name.
+func TestSTSCacheKeys(t *testing.T) {
+	c, err := Parse([]byte("clusterID: x\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Default()
+	if c.Server.STSCacheTTL == nil || *c.Server.STSCacheTTL != 60*time.Second || c.Server.STSMaxInFlight != 64 {
+		t.Fatalf("defaults: ttl %v, in flight %d", c.Server.STSCacheTTL, c.Server.STSMaxInFlight)
+	}
+	c, err = Parse([]byte("clusterID: x\nserver:\n  stsCacheTTL: 0s\n  stsMaxInFlight: 8\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Default()
+	if *c.Server.STSCacheTTL != 0 || c.Server.STSMaxInFlight != 8 {
+		t.Fatalf("explicit: ttl %v, in flight %d", *c.Server.STSCacheTTL, c.Server.STSMaxInFlight)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	c, err = Parse([]byte("clusterID: x\nserver:\n  stsCacheTTL: 16m\n  stsMaxInFlight: -1\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Default()
+	err = c.Validate()
+	for _, want := range []string{"server.stsCacheTTL: 16m0s is outside [0, 15m]", "server.stsMaxInFlight: -1"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not mention %q", err, want)
+		}
+	}
+}

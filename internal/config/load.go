@@ -141,6 +141,11 @@ func (c *Config) setServerKey(key string, v *yaml.Node) error {
 		return duration(v, &s.STSTimeout)
 	case "identitycachesize":
 		return integer(v, &s.IdentityCacheSize)
+	case "stscachettl":
+		s.STSCacheTTL = zeroDuration()
+		return duration(v, s.STSCacheTTL)
+	case "stsmaxinflight":
+		return integer(v, &s.STSMaxInFlight)
 	case "logformat":
 		return str(v, &s.LogFormat)
 	}

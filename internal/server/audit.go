@@ -2,55 +2,13 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
-
-// Metric result labels. They group reasons coarsely so dashboards can alert
-// on "error" (our side or STS broken) apart from "deny" (caller's problem).
-const (
-	resultAllow      = "allow"
-	resultDeny       = "deny"
-	resultThrottled  = "throttled"
-	resultError      = "error"
-	resultBadRequest = "bad_request"
-)
-
-type metrics struct {
-	reviews  *prometheus.CounterVec
-	duration prometheus.Histogram
-}
-
-func newMetrics(reg *prometheus.Registry) (*metrics, error) {
-	m := &metrics{
-		reviews: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "iamgate_reviews_total",
-			Help: "TokenReviews answered, by result (allow, deny, throttled, error, bad_request).",
-		}, []string{"result"}),
-		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "iamgate_review_duration_seconds",
-			Help:    "Time to answer a TokenReview, including the STS call.",
-			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-		}),
-	}
-	for _, c := range []prometheus.Collector{m.reviews, m.duration} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("register metrics: %w", err)
-		}
-	}
-	for _, r := range []string{resultAllow, resultDeny, resultThrottled, resultError, resultBadRequest} {
-		m.reviews.WithLabelValues(r) // export zeros so rate() works from the start
-	}
-	return m, nil
-}
 
 // record counts and audits one decision: exactly one INFO "review" line.
 func (s *Server) record(ctx context.Context, d *decision, apiVersion, remote string, took time.Duration) {
-	s.metrics.reviews.WithLabelValues(d.result).Inc()
-	s.metrics.duration.Observe(took.Seconds())
+	s.metrics.observe(d, took)
 
 	decisionWord := "deny"
 	if d.allow {
@@ -78,17 +36,18 @@ func (s *Server) record(ctx context.Context, d *decision, apiVersion, remote str
 	if d.res != nil {
 		username, groups, source = d.res.Username, d.res.Groups, d.res.Source
 	}
+	sc := s.scrubberFor(d)
 	attrs = append(attrs,
-		slog.String("source", source),
-		slog.String("username", username),
-		slog.Any("groups", groups),
+		slog.String("source", sc.text(source)),
+		slog.String("username", sc.text(username)),
+		slog.Any("groups", sc.list(groups)),
 		slog.Int("status", d.status),
 		slog.String("apiVersion", apiVersion),
 		slog.String("remote", remote),
 		slog.Duration("duration", took),
 	)
 	if d.detail != "" {
-		attrs = append(attrs, slog.String("detail", d.detail))
+		attrs = append(attrs, slog.String("detail", sc.text(d.detail)))
 	}
 	s.log.LogAttrs(ctx, slog.LevelInfo, "review", attrs...)
 }

@@ -63,8 +63,9 @@ func (s *Server) decide(ctx context.Context, tok string) (d *decision) {
 		if p := recover(); p != nil {
 			d.deny("panic", resultError, http.StatusForbidden, errInternal, nil)
 			d.detail = fmt.Sprint(p)
+			sc := s.scrubberFor(d)
 			s.log.Error("panic during review", "tokenHash", d.tokenHash,
-				"panic", red.clean(d.detail), "stack", string(debug.Stack()))
+				"panic", sc.text(red.clean(d.detail)), "stack", sc.text(string(debug.Stack())))
 		}
 		d.detail = red.clean(d.detail)
 	}()
@@ -92,6 +93,10 @@ func (s *Server) decide(ctx context.Context, tok string) (d *decision) {
 	case err == nil:
 	case errors.Is(err, sts.ErrThrottled):
 		return d.deny("sts_throttled", resultThrottled, http.StatusTooManyRequests, errThrottled, err)
+	case errors.Is(err, sts.ErrBusy):
+		// Our own bound, not STS's: the apiserver retries a 429 as it
+		// retries throttling.
+		return d.deny("sts_busy", resultThrottled, http.StatusTooManyRequests, errThrottled, err)
 	case errors.Is(err, sts.ErrInvalidToken):
 		return d.deny("sts_invalid", resultDeny, http.StatusForbidden, errInvalidToken, err)
 	case errors.Is(err, sts.ErrUnavailable):

@@ -71,6 +71,8 @@ type Config struct {
 	Logger   *slog.Logger         // nil means slog.Default()
 	Registry *prometheus.Registry // nil means a private registry
 	Now      func() time.Time     // nil means time.Now
+	// Version labels iamgate_build_info; "" means "dev".
+	Version string
 
 	// ShutdownTimeout bounds how long Run waits for in-flight reviews
 	// after ctx is cancelled; 0 means DefaultShutdownTimeout.
@@ -157,6 +159,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
 	if cfg.Ready == nil {
 		cfg.Ready = func() bool { return true }
 	}
@@ -169,17 +174,16 @@ func New(cfg Config) (*Server, error) {
 			errs = append(errs, err)
 		}
 	}
-	var m *metrics
-	if len(errs) == 0 { // register only when New will succeed
-		var err error
-		if m, err = newMetrics(cfg.Registry); err != nil {
-			errs = append(errs, err)
-		}
-	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("invalid server config: %w", errors.Join(errs...))
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, metrics: m, certs: certs, scrubbed: scrubbed}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, certs: certs, scrubbed: scrubbed}
+	// Register only now that New will succeed.
+	m, err := newMetrics(cfg.Registry, certs, cfg.Version, func() bool { return !s.draining.Load() && s.ready() })
+	if err != nil {
+		return nil, fmt.Errorf("invalid server config: %w", err)
+	}
+	s.metrics = m
 	s.mux = s.newMux()
 	s.health = s.newHealthMux()
 	return s, nil

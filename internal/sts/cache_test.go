@@ -10,13 +10,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// newCache builds a verifier whose identity TTL is the whole token window,
+// so tests of the other rules are not cut short by it.
 func newCache(t *testing.T, max int) (*env, *CachingVerifier, *Metrics) {
+	t.Helper()
+	return newCacheWith(t, CacheOptions{MaxEntries: max, TTL: 15 * time.Minute})
+}
+
+func newCacheWith(t *testing.T, o CacheOptions) (*env, *CachingVerifier, *Metrics) {
 	t.Helper()
 	m := NewMetrics(prometheus.NewRegistry())
 	e := newEnv(t, Options{Metrics: m})
-	cv := NewCachingVerifier(e.client, max, m)
-	cv.Now = e.clk.now
-	return e, cv, m
+	o.Metrics, o.Now = m, e.clk.now
+	return e, NewCachingVerifier(e.client, o), m
 }
 
 // TestCacheSingleflight: 100 concurrent reviews of one new token make

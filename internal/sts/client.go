@@ -35,7 +35,37 @@ var (
 	// ErrUnavailable: no trustworthy answer (network, timeout, 5xx, oversized
 	// or unparseable reply).
 	ErrUnavailable = errors.New("sts unavailable")
+	// ErrBusy: every STS call slot stayed taken for the queue wait; the
+	// call was not sent. Answer it like throttling.
+	ErrBusy = errors.New("too many sts calls in flight")
 )
+
+// rejection marks an STS answer that settles a token for good: a 403 saying
+// the signature, the key or the caller is wrong. Asking again with the same
+// token cannot succeed, so CachingVerifier remembers it.
+type rejection struct{ code string }
+
+func (r *rejection) Error() string { return " (remembered until the token expires)" }
+
+// definitive reports whether err is a definitive rejection, and its code.
+func definitive(err error) (string, bool) {
+	var r *rejection
+	if errors.As(err, &r) {
+		return r.code, true
+	}
+	return "", false
+}
+
+func isDefinitive(status int, code string) bool {
+	if status != http.StatusForbidden {
+		return false
+	}
+	switch code {
+	case "SignatureDoesNotMatch", "InvalidClientTokenId", "ExpiredToken", "AccessDenied":
+		return true
+	}
+	return false
+}
 
 const (
 	// DefaultTimeout bounds one STS call, as AIA does.
@@ -55,8 +85,12 @@ type Options struct {
 	// Timeout bounds each call; 0 means DefaultTimeout.
 	Timeout time.Duration
 	Metrics *Metrics
-	// Logger receives debug details (never the token or URL); nil discards.
+	// Logger receives debug details (never the token or URL) and the
+	// warnings about unlisted regions; nil discards.
 	Logger *slog.Logger
+	// ExtraRegions are the operator's server.stsRegions: a region listed
+	// there, or by the SDK, is expected and not warned about.
+	ExtraRegions []string
 }
 
 // Client calls STS GetCallerIdentity with presigned URLs.
@@ -65,6 +99,7 @@ type Client struct {
 	timeout time.Duration
 	metrics *Metrics
 	log     *slog.Logger
+	regions *regionWarner
 }
 
 // New builds a Client.
@@ -92,6 +127,7 @@ func New(o Options) *Client {
 		timeout: timeout,
 		metrics: o.Metrics,
 		log:     logger,
+		regions: newRegionWarner(o.ExtraRegions, logger),
 	}
 }
 
@@ -120,6 +156,7 @@ func (c *Client) Verify(ctx context.Context, req *token.Request, clusterID strin
 	if u, err := url.Parse(req.URL); err != nil || u.Scheme != "https" || u.Host != req.Host || u.User != nil || req.Host == "" {
 		return Identity{}, fmt.Errorf("sts: request URL does not match its validated host: %w", ErrInvalidToken)
 	}
+	c.regions.check(ctx, req)
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, req.URL, nil)
@@ -133,7 +170,7 @@ func (c *Client) Verify(ctx context.Context, req *token.Request, clusterID strin
 	start := time.Now()
 	resp, err := c.hc.Do(hreq)
 	if err != nil {
-		c.metrics.observe(req.Partition, req.Region, 0, time.Since(start))
+		c.metrics.observe(req, 0, time.Since(start))
 		reason := describeTransportError(err, req.URL)
 		c.log.DebugContext(ctx, "sts call failed", "host", req.Host, "region", req.Region, "err", reason)
 		if ctxErr := ctx.Err(); ctxErr != nil {
@@ -143,7 +180,7 @@ func (c *Client) Verify(ctx context.Context, req *token.Request, clusterID strin
 	}
 	defer resp.Body.Close()
 	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
-	c.metrics.observe(req.Partition, req.Region, resp.StatusCode, time.Since(start))
+	c.metrics.observe(req, resp.StatusCode, time.Since(start))
 	if readErr != nil {
 		return Identity{}, fmt.Errorf("sts: reading answer from %s: %w", req.Host, ErrUnavailable)
 	}
@@ -175,10 +212,12 @@ func (c *Client) classify(ctx context.Context, req *token.Request, resp *http.Re
 	}
 	switch {
 	case isThrottle(code) || status == http.StatusTooManyRequests:
-		c.metrics.throttle()
+		c.metrics.throttle(req)
 		return Identity{}, fmt.Errorf("sts: %s: %w", label, ErrThrottled)
 	case status >= 300 && status < 400:
 		return Identity{}, fmt.Errorf("sts: %s: redirect refused: %w", label, ErrInvalidToken)
+	case isDefinitive(status, code):
+		return Identity{}, fmt.Errorf("sts: %s: %w%w", label, ErrInvalidToken, &rejection{code})
 	case status >= 400 && status < 500:
 		return Identity{}, fmt.Errorf("sts: %s: %w", label, ErrInvalidToken)
 	default:

@@ -195,10 +195,14 @@ func TestRegionLabelBounded(t *testing.T) {
 		t.Fatal("region label")
 	}
 	var m *Metrics // nil metrics are no-ops
-	m.observe("aws", "us-west-2", 200, time.Second)
-	m.throttle()
+	req := &token.Request{Partition: "aws", Region: "us-west-2", Host: "sts.us-west-2.amazonaws.com"}
+	m.observe(req, 200, time.Second)
+	m.throttle(req)
 	m.hit()
 	m.miss()
+	m.rejectionHit()
+	m.busy()
+	m.inFlight(1)
 }
 
 // counterValue reads a counter without prometheus/testutil, whose extra
@@ -210,4 +214,51 @@ func counterValue(t *testing.T, c prometheus.Metric) float64 {
 		t.Fatal(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+// TestAIACompatibleSTSMetrics: aws-iam-authenticator's STS counters, with
+// its label names, and "global" for the global host.
+func TestAIACompatibleSTSMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	e := newEnv(t, Options{Metrics: m, Timeout: 100 * time.Millisecond})
+	ctx := context.Background()
+	_, req := e.validToken(t, testCluster)
+	if _, err := e.client.Verify(ctx, req, testCluster); err != nil {
+		t.Fatal(err)
+	}
+	e.double.ThrottleNext(1)
+	_, _ = e.client.Verify(ctx, req, testCluster)
+	global := signToken(t, "sts.amazonaws.com", "us-east-1", testCluster, e.clk.t)
+	if _, err := e.client.Verify(ctx, e.validate(t, global), testCluster); err != nil {
+		t.Fatal(err)
+	}
+	e.double.SetLatency(time.Second)
+	_, _ = e.client.Verify(ctx, req, testCluster)
+
+	got := map[string]float64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, mt := range mf.GetMetric() {
+			key := mf.GetName()
+			for _, l := range mt.GetLabel() {
+				key += "," + l.GetName() + "=" + l.GetValue()
+			}
+			got[key] = mt.GetCounter().GetValue()
+		}
+	}
+	for key, want := range map[string]float64{
+		"aws_iam_authenticator_sts_responses_total,ResponseCode=200,StsRegion=us-west-2": 1,
+		"aws_iam_authenticator_sts_responses_total,ResponseCode=400,StsRegion=us-west-2": 1,
+		"aws_iam_authenticator_sts_responses_total,ResponseCode=200,StsRegion=global":    1,
+		"aws_iam_authenticator_sts_throttling_total,StsRegion=us-west-2":                 1,
+		"aws_iam_authenticator_sts_connection_failures_total,StsRegion=us-west-2":        1,
+	} {
+		if got[key] != want {
+			t.Errorf("%s = %v, want %v", key, got[key], want)
+		}
+	}
 }

@@ -50,13 +50,19 @@ func newEnv(t *testing.T, o Options) *env {
 // stand-in for the client package's presigner).
 func signToken(t *testing.T, host, region, cluster string, at time.Time) string {
 	t.Helper()
+	return signTokenWith(t, aws.Credentials{AccessKeyID: testAKID, SecretAccessKey: testSecret}, host, region, cluster, at)
+}
+
+// signTokenWith signs with creds, which the double need not know.
+func signTokenWith(t *testing.T, creds aws.Credentials, host, region, cluster string, at time.Time) string {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, "https://"+host+"/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Expires=60", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set(token.ClusterIDHeader, cluster)
 	const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-	u, _, err := v4.NewSigner().PresignHTTP(context.Background(), aws.Credentials{AccessKeyID: testAKID, SecretAccessKey: testSecret}, req, emptySHA256, "sts", region, at)
+	u, _, err := v4.NewSigner().PresignHTTP(context.Background(), creds, req, emptySHA256, "sts", region, at)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +78,16 @@ func (e *env) validToken(t *testing.T, cluster string) (string, *token.Request) 
 		t.Fatal(err)
 	}
 	return tok, req
+}
+
+// validate checks tok with the env's validator.
+func (e *env) validate(t *testing.T, tok string) *token.Request {
+	t.Helper()
+	req, err := e.val.Validate(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
 }
 
 // roundTripFunc is a canned transport for answers the double cannot give.

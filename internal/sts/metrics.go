@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/iamgate/iamgate/internal/metrics/aiacompat"
 	"github.com/iamgate/iamgate/internal/token"
 )
 
@@ -18,6 +19,10 @@ type Metrics struct {
 	duration  prometheus.Histogram
 	hits      prometheus.Counter
 	misses    prometheus.Counter
+	rejects   prometheus.Counter
+	busyTotal prometheus.Counter
+	inflight  prometheus.Gauge
+	aia       *aiacompat.STS
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not
@@ -46,6 +51,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "iamgate_sts_cache_misses_total",
 			Help: "Verifications that found no usable cache entry.",
 		})),
+		rejects: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "iamgate_sts_rejection_cache_hits_total",
+			Help: "Verifications refused from the cache of definitive STS rejections, without an STS call.",
+		})),
+		busyTotal: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "iamgate_sts_busy_total",
+			Help: "Verifications refused because every STS call slot stayed busy for the queue wait (reason sts_busy).",
+		})),
+		inflight: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "iamgate_sts_in_flight",
+			Help: "STS calls running now (bounded by server.stsMaxInFlight).",
+		})),
+		aia: aiacompat.NewSTS(reg),
 	}
 }
 
@@ -66,15 +84,20 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 }
 
 // observe records one STS call. status 0 means no HTTP answer.
-func (m *Metrics) observe(partition, region string, status int, d time.Duration) {
+func (m *Metrics) observe(req *token.Request, status int, d time.Duration) {
 	if m == nil {
 		return
 	}
+	region := regionLabel(req.Partition, req.Region)
+	aiaRegion := aiaRegionLabel(req)
 	code := "error"
 	if status > 0 {
 		code = strconv.Itoa(status)
+		m.aia.Responses.WithLabelValues(code, aiaRegion).Inc()
+	} else {
+		m.aia.ConnectionFailures.WithLabelValues(aiaRegion).Inc()
 	}
-	m.requests.WithLabelValues(code, regionLabel(partition, region)).Inc()
+	m.requests.WithLabelValues(code, region).Inc()
 	m.duration.Observe(d.Seconds())
 }
 
@@ -88,9 +111,38 @@ func regionLabel(partition, region string) string {
 	return "other"
 }
 
-func (m *Metrics) throttle() {
+// aiaRegionLabel is StsRegion as aws-iam-authenticator labels it ("global"
+// for the global host), bounded like regionLabel.
+func aiaRegionLabel(req *token.Request) string {
+	if req.Host == "sts.amazonaws.com" {
+		return aiacompat.GlobalRegion
+	}
+	return regionLabel(req.Partition, req.Region)
+}
+
+func (m *Metrics) throttle(req *token.Request) {
+	if m == nil {
+		return
+	}
+	m.throttled.Inc()
+	m.aia.Throttling.WithLabelValues(aiaRegionLabel(req)).Inc()
+}
+
+func (m *Metrics) rejectionHit() {
 	if m != nil {
-		m.throttled.Inc()
+		m.rejects.Inc()
+	}
+}
+
+func (m *Metrics) busy() {
+	if m != nil {
+		m.busyTotal.Inc()
+	}
+}
+
+func (m *Metrics) inFlight(delta float64) {
+	if m != nil {
+		m.inflight.Add(delta)
 	}
 }
 

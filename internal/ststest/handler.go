@@ -33,6 +33,7 @@ var (
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	now, latency, f, reqID := s.begin(r.Host)
+	defer s.end()
 	if latency > 0 {
 		t := time.NewTimer(latency)
 		select {

@@ -56,6 +56,8 @@ type Server struct {
 	calls   int
 	byHost  map[string]int
 	reqSeq  uint64
+	active  int // requests being answered now
+	peak    int // most requests answered at once
 }
 
 // Option configures New.
@@ -135,6 +137,14 @@ func (s *Server) ExpireKey(akid string) {
 	}
 }
 
+// RemoveKey forgets akid: further requests with it fail with
+// InvalidClientTokenId, as STS answers for a deleted access key.
+func (s *Server) RemoveKey(akid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.keys, akid)
+}
+
 // Credentials returns static credentials for a registered key, for signing
 // through an aws.Config in tests. Unknown keys yield a provider that fails.
 func (s *Server) Credentials(akid string) aws.CredentialsProvider {
@@ -202,12 +212,21 @@ func (s *Server) CallsTo(host string) int {
 	return s.byHost[host]
 }
 
+// PeakConcurrency is the most requests the double was answering at once
+// since it started or since ResetCalls.
+func (s *Server) PeakConcurrency() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peak
+}
+
 // ResetCalls zeroes the counters.
 func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = 0
 	s.byHost = map[string]int{}
+	s.peak = s.active
 }
 
 // Transport dials every host:443 to the double and trusts only its CA. TLS
@@ -237,11 +256,20 @@ func (s *Server) begin(host string) (now time.Time, latency time.Duration, f *fa
 	s.calls++
 	s.byHost[host]++
 	s.reqSeq++
+	s.active++
+	s.peak = max(s.peak, s.active)
 	if len(s.faults) > 0 {
 		f = &s.faults[0]
 		s.faults = s.faults[1:]
 	}
 	return s.now(), s.latency, f, fmt.Sprintf("00000000-0000-4000-8000-%012x", s.reqSeq)
+}
+
+// end marks a request begun with begin as answered.
+func (s *Server) end() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.active--
 }
 
 func (s *Server) lookup(akid string) (key, bool) {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -169,6 +170,51 @@ func TestDoubleRejects(t *testing.T) {
 	s.ExpireKey("ASIATEMPORARYKEY0001")
 	if a := get(t, s, tmp, "cluster-a", ""); a.status != 403 || a.code != "ExpiredToken" {
 		t.Fatalf("expired key: %+v", a)
+	}
+	// A deleted key is unknown to STS from then on.
+	if a := get(t, s, u, "cluster-a", "application/json"); a.status != 200 {
+		t.Fatalf("before removal: %+v", a)
+	}
+	s.RemoveKey(testAKID)
+	if a := get(t, s, u, "cluster-a", "application/json"); a.status != 403 || a.code != "InvalidClientTokenId" {
+		t.Fatalf("removed key: %+v", a)
+	}
+}
+
+func TestDoublePeakConcurrency(t *testing.T) {
+	now := time.Now()
+	s := newDouble(t, now)
+	u := sdkPresign(t, "sts.us-west-2.amazonaws.com", "us-west-2", "c", aws.Credentials{AccessKeyID: testAKID, SecretAccessKey: testSecret}, now)
+	s.SetLatency(200 * time.Millisecond)
+	done := make(chan error, 3)
+	client := &http.Client{Transport: s.Transport(), Timeout: 10 * time.Second}
+	for range 3 {
+		go func() { // no t.Fatal off the test goroutine
+			req, _ := http.NewRequest(http.MethodGet, u, nil)
+			req.Header.Set("x-k8s-aws-id", "c")
+			resp, err := client.Do(req)
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					err = errors.New(resp.Status)
+				}
+			}
+			done <- err
+		}()
+	}
+	for range 3 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p := s.PeakConcurrency(); p != 3 {
+		t.Fatalf("peak %d, want 3", p)
+	}
+	s.ResetCalls()
+	s.SetLatency(0)
+	_ = get(t, s, u, "c", "")
+	if p := s.PeakConcurrency(); p != 1 {
+		t.Fatalf("peak after reset %d, want 1", p)
 	}
 }
 

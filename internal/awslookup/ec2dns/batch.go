@@ -79,14 +79,15 @@ func (r *Resolver) run(accountID string, q *queue) {
 			cancel()
 			r.metrics.call("rate_limited")
 			err := fmt.Errorf("ec2dns: %w: %w", ErrRateLimited, waitErr)
-			r.log.Warn("ec2 lookup refused by the local rate limit; mapping not rendered", "account", accountID, "instances", len(batch))
+			r.log.Warn("ec2 lookup refused by the local rate limit; mapping not rendered", "account", r.scrubbed.Account(accountID), "instances", len(batch))
 			r.finish(batch, nil, err)
 		} else {
 			go func() {
 				defer cancel()
 				names, err := r.describe(ctx, accountID, batch)
 				if err != nil {
-					r.log.Warn("ec2 DescribeInstances failed; mapping not rendered", "account", accountID, "instances", len(batch), "err", err)
+					r.log.Warn("ec2 DescribeInstances failed; mapping not rendered", "account", r.scrubbed.Account(accountID), "instances", len(batch),
+						"err", r.scrubbed.Err(accountID, err, batchIDs(batch)...))
 				}
 				r.finish(batch, names, err)
 			}()
@@ -158,13 +159,14 @@ func (r *Resolver) collect(accountID string, res []types.Reservation, want map[s
 			case !want[id]:
 				continue
 			case owner != accountID:
-				r.log.Warn("ec2 instance owned by another account; ignored", "instance", id, "owner", owner, "account", accountID)
+				r.log.Warn("ec2 instance owned by another account; ignored", "instance", r.scrubbed.Value(accountID, r.scrubbed.Value(owner, id)),
+					"owner", r.scrubbed.Account(owner), "account", r.scrubbed.Account(accountID))
 				continue
 			case inst.State != nil && (inst.State.Name == types.InstanceStateNameTerminated || inst.State.Name == types.InstanceStateNameShuttingDown):
 				continue
 			case name == "" || len(name) > 253 || !dnsNameRe.MatchString(name):
 				if name != "" {
-					r.log.Warn("ec2 private DNS name is not a DNS name; ignored", "instance", id)
+					r.log.Warn("ec2 private DNS name is not a DNS name; ignored", "instance", r.scrubbed.Value(accountID, id))
 				}
 				continue
 			}
@@ -175,4 +177,13 @@ func (r *Resolver) collect(accountID string, res []types.Reservation, want map[s
 		}
 	}
 	return nil
+}
+
+// batchIDs are the instance ids of a batch, for scrubbing error texts.
+func batchIDs(batch []*call) []string {
+	out := make([]string, len(batch))
+	for i, c := range batch {
+		out[i] = c.id
+	}
+	return out
 }

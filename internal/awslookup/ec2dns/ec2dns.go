@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"golang.org/x/time/rate"
 
+	"github.com/iamgate/iamgate/internal/awslookup/internal/scrub"
 	"github.com/iamgate/iamgate/internal/awslookup/internal/ttlcache"
 )
 
@@ -97,6 +98,9 @@ type Options struct {
 	Timeout time.Duration
 	Metrics *Metrics
 	Logger  *slog.Logger
+	// ScrubbedAccounts (server.scrubbedAccounts) are kept out of the log:
+	// their ids and instance ids are logged as [scrubbed].
+	ScrubbedAccounts []string
 	// Now is the cache clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -109,6 +113,7 @@ type Resolver struct {
 	cache     *ttlcache.Cache[string] // "" = not found
 	metrics   *Metrics
 	log       *slog.Logger
+	scrubbed  scrub.Accounts
 
 	mu     sync.Mutex
 	calls  map[string]*call  // queued or in flight, by cache key
@@ -139,6 +144,7 @@ func New(clientFor ClientFunc, o Options) *Resolver {
 		cache:     ttlcache.New[string](o.MaxEntries, o.Now),
 		metrics:   o.Metrics,
 		log:       log,
+		scrubbed:  scrub.New(o.ScrubbedAccounts),
 		calls:     map[string]*call{},
 		queues:    map[string]*queue{},
 	}

@@ -1,8 +1,11 @@
 package ec2dns
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -83,6 +86,10 @@ func TestFoundAndCached(t *testing.T) {
 	}
 	if lookups(m, ResultOK) != 1 || lookups(m, ResultCacheHit) != 1 {
 		t.Errorf("ok=%v cache_hit=%v, want 1 and 1", lookups(m, ResultOK), lookups(m, ResultCacheHit))
+	}
+	// aws-iam-authenticator's name counts the calls sent.
+	if n := testutil.ToFloat64(m.aiaCalls); n != 1 {
+		t.Errorf("aws_iam_authenticator_ec2_describe_instances_calls_total = %v, want 1", n)
 	}
 }
 
@@ -263,5 +270,24 @@ func TestTTLAndBound(t *testing.T) {
 	look(ids[0])
 	if n := c.Count(describeCall); n != 4 {
 		t.Errorf("calls = %d, want 4 (ids[0] evicted by the bound)", n)
+	}
+}
+
+// TestScrubbedAccountKeptOutOfLog: a failed lookup for a scrubbed account
+// logs neither the account nor the instance id.
+func TestScrubbedAccountKeptOutOfLog(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	r, _, _ := resolver(t, moto.ClosedURL(t), ClientConfig{}, Options{Logger: log, ScrubbedAccounts: []string{acct}})
+	if _, err := r.PrivateDNSName(context.Background(), acct, unknownID); err == nil {
+		t.Fatal("lookup against a closed endpoint succeeded")
+	}
+	if !strings.Contains(buf.String(), "DescribeInstances failed") {
+		t.Fatalf("no failure logged: %s", buf.String())
+	}
+	for _, leak := range []string{acct, unknownID} {
+		if strings.Contains(buf.String(), leak) {
+			t.Errorf("log carries %q of a scrubbed account: %s", leak, buf.String())
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/iamgate/iamgate/internal/awslookup/internal/promreg"
+	"github.com/iamgate/iamgate/internal/metrics/aiacompat"
 )
 
 // Values of the result label of iamgate_ec2_lookups_total.
@@ -21,6 +22,7 @@ type Metrics struct {
 	lookups   *prometheus.CounterVec
 	calls     *prometheus.CounterVec
 	batchSize prometheus.Histogram
+	aiaCalls  prometheus.Counter // aws-iam-authenticator's name: calls sent
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not
@@ -40,6 +42,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Instance ids asked for in one batched DescribeInstances lookup.",
 			Buckets: []float64{1, 2, 5, 10, 25, 50, 100},
 		})),
+		aiaCalls: aiacompat.EC2DescribeInstancesCalls(reg),
 	}
 }
 
@@ -50,8 +53,12 @@ func (m *Metrics) lookup(result string) {
 }
 
 func (m *Metrics) call(result string) {
-	if m != nil {
-		m.calls.WithLabelValues(result).Inc()
+	if m == nil {
+		return
+	}
+	m.calls.WithLabelValues(result).Inc()
+	if result != "rate_limited" { // refused locally: never sent to EC2
+		m.aiaCalls.Inc()
 	}
 }
 

@@ -32,6 +32,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/iamgate/iamgate/internal/arn"
+	"github.com/iamgate/iamgate/internal/awslookup/internal/scrub"
 	"github.com/iamgate/iamgate/internal/awslookup/internal/ttlcache"
 )
 
@@ -95,6 +96,9 @@ type Options struct {
 	Timeout time.Duration
 	Metrics *Metrics
 	Logger  *slog.Logger
+	// ScrubbedAccounts (server.scrubbedAccounts) are kept out of the log:
+	// their users are logged as [scrubbed], their ids cut from errors.
+	ScrubbedAccounts []string
 	// Now is the cache clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -110,6 +114,7 @@ type Resolver struct {
 	flight    singleflight.Group
 	metrics   *Metrics
 	log       *slog.Logger
+	scrubbed  scrub.Accounts
 
 	hookWait func() // tests: called when a caller starts waiting for a shared call
 }
@@ -149,6 +154,7 @@ func NewWithAccounts(own IAMAPI, accounts map[string]IAMAPI, o Options) *Resolve
 		cache:     ttlcache.New[[]string](o.MaxEntries, o.Now),
 		metrics:   o.Metrics,
 		log:       log,
+		scrubbed:  scrub.New(o.ScrubbedAccounts),
 	}
 	for acct, c := range accounts {
 		r.accounts[acct] = &target{client: c, limiter: limiter(), role: true}
@@ -250,8 +256,9 @@ func (r *Resolver) fetch(parent context.Context, t *target, u arn.ARN, key strin
 	defer cancel()
 	groups, err := r.list(ctx, t, u)
 	if err != nil {
+		user := r.scrubbed.Value(u.AccountID, u.Partition+":"+u.AccountID+":user/"+u.Name)
 		r.log.Warn("iam group lookup failed; group mappings not granted",
-			"user", u.Partition+":"+u.AccountID+":user/"+u.Name, "assumed_role", t.role, "err", err)
+			"user", user, "assumed_role", t.role, "err", r.scrubbed.Err(u.AccountID, err, u.String(), u.Name))
 		return nil, err
 	}
 	if len(groups) == 0 {
