@@ -8,7 +8,9 @@ import (
 )
 
 func TestEntriesListsEveryEntryWithItsState(t *testing.T) {
-	at := func(i int) mapping.Origin { return mapping.Origin{Section: mapping.SectionRoles, Index: i, Line: i + 1} }
+	at := func(i int) mapping.Origin {
+		return mapping.Origin{Section: mapping.SectionRoles, Index: i, Line: i + 1}
+	}
 	es := []mapping.Entry{
 		{Kind: mapping.KindRole, ARN: "arn:aws:iam::111122223333:role/admin", Username: "first", Origin: at(0)},
 		{Kind: mapping.KindRole, ARN: "arn:aws:iam::111122223333:role/Admin", Username: "second", Origin: at(1)},
