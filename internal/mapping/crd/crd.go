@@ -192,6 +192,14 @@ func (b *Backend) Map(ctx context.Context, id mapping.Identity) (*mapping.Result
 	return r, nil
 }
 
+// Table is the table in effect, nil before the first full list.
+func (b *Backend) Table() *rules.Table {
+	if !b.synced.Load() {
+		return nil
+	}
+	return b.snap.Load().table
+}
+
 // Explain traces Map: the same table, the same Source.
 func (b *Backend) Explain(ctx context.Context, id mapping.Identity) mapping.Trace {
 	if !b.synced.Load() {

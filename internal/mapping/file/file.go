@@ -49,6 +49,9 @@ func (b *Backend) Explain(ctx context.Context, id mapping.Identity) mapping.Trac
 	return b.table.Explain(ctx, id)
 }
 
+// Table is the table the backend decides with.
+func (b *Backend) Table() *rules.Table { return b.table }
+
 // Counts returns the number of role, user and account entries in effect.
 func (b *Backend) Counts() (roles, users, accounts int) { return b.table.Counts() }
 
