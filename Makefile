@@ -18,7 +18,7 @@ STAMP_PKG := github.com/iamgate/iamgate/internal/cli
 STAMP     := -X $(STAMP_PKG).Version=$(VERSION) -X $(STAMP_PKG).Commit=$(COMMIT) -X $(STAMP_PKG).Date=$(DATE)
 # Release archives (docs/release.md).
 DIST      ?= dist
-PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
 # kube-apiserver and etcd for the real-control-plane tests (test/kube), built
 # from source by hack/build-control-plane.sh; envtest finds them through
 # KUBEBUILDER_ASSETS.

@@ -45,7 +45,7 @@ type serverFlags struct {
 }
 
 func (f *serverFlags) addFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&f.configFile, "config", "c", "", "config `file` in aws-iam-authenticator's format; flags override its keys")
+	fs.StringVarP(&f.configFile, "config", "c", "", "config `file` in aws-iam-authenticator's format; flags override its keys (every key: docs/config.md)")
 	fs.StringVarP(&f.clusterID, "cluster-id", "i", "", "cluster `ID` tokens must be bound to (default $"+clusterIDEnv+", then clusterID in the -c file)")
 	fs.StringSliceVar(&f.backendMode, "backend-mode", nil, "mapping backends in order, first match wins (config: server.backendMode; default MountedFile)")
 	fs.StringVar(&f.partition, "partition", "", "AWS partition whose STS hosts are accepted (config: server.partition; default aws)")

@@ -37,7 +37,8 @@ type versionInfo struct {
 	GoVersion     string `json:"GoVersion" yaml:"GoVersion"`
 	Platform      string `json:"Platform" yaml:"Platform"`
 	// BuildFlags are the toolchain's build settings as "go version -m"
-	// prints them (-trimpath=true -ldflags="..." CGO_ENABLED=0 ...).
+	// prints them (-trimpath=true CGO_ENABLED=0 GOOS=linux ...; Go records
+	// -ldflags only without -trimpath).
 	BuildFlags string `json:"BuildFlags,omitempty" yaml:"BuildFlags,omitempty"`
 }
 
