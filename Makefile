@@ -19,7 +19,7 @@ STAMP     := -X $(STAMP_PKG).Version=$(VERSION) -X $(STAMP_PKG).Commit=$(COMMIT)
 # Release archives (docs/release.md).
 DIST      ?= dist
 PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
-# kube-apiserver and etcd for the real-control-plane tests (test/kube), built
+# kube-apiserver and etcd for the real-control-plane tests (internal/testsupport/kube), built
 # from source by hack/build-control-plane.sh; envtest finds them through
 # KUBEBUILDER_ASSETS.
 CONTROLPLANE_DIR := $(or $(IAMGATE_BUILD_CACHE),$(HOME)/.cache/iamgate)/k8s-v1.33.13/bin

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds kube-apiserver v1.33.13 and etcd v3.5.21 from the Go module proxy
-# (hack/controlplane pins the sources) for the tests in test/kube and
+# (hack/controlplane pins the sources) for the tests in internal/testsupport/kube and
 # test/e2e/kube. No prebuilt binaries are downloaded: only Go is needed.
 #
 # Output: ${IAMGATE_BUILD_CACHE:-$HOME/.cache/iamgate}/k8s-v1.33.13/bin

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/iamgate/iamgate/internal/testutil/moto"
+	"github.com/iamgate/iamgate/internal/testsupport/moto"
 	"github.com/iamgate/iamgate/internal/tokencache"
 	"github.com/iamgate/iamgate/internal/tokenflags"
 )

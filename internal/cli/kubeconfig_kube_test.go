@@ -11,7 +11,7 @@ import (
 
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/iamgate/iamgate/test/kube"
+	"github.com/iamgate/iamgate/internal/testsupport/kube"
 )
 
 // buildIamgate builds the two client binaries into a fresh directory.
@@ -47,14 +47,14 @@ func kubectlWith(t *testing.T, kubeconfig string, args ...string) (stdout, stder
 	return out.String(), errb.String(), err
 }
 
-// TestKubeconfigWithKubectlAndRealAPIServer writes a kubeconfig for a real
+// TestAPIServerKubeconfigWithKubectl writes a kubeconfig for a real
 // kube-apiserver with --server/--certificate-authority, then has kubectl read
 // it, run "iamgate token" and send the token. The apiserver has no token
 // webhook, so it answers 401 ("You must be logged in to the server"): proof
 // that kubectl accepted the file, trusted the CA, ran the plugin and reached
 // the server with a bearer token (without one it would answer 403 for
 // system:anonymous).
-func TestKubeconfigWithKubectlAndRealAPIServer(t *testing.T) {
+func TestAPIServerKubeconfigWithKubectl(t *testing.T) {
 	env := kube.Start(t, kube.Options{})
 	bin := buildIamgate(t)
 	e := newKubeconfigEnv(t)

@@ -27,7 +27,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/iamgate/iamgate/internal/kubeconfig"
-	"github.com/iamgate/iamgate/internal/testutil/moto"
+	"github.com/iamgate/iamgate/internal/testsupport/moto"
 )
 
 // newKubeconfigEnv is a token env (own HOME, no AWS credentials from the

@@ -3,7 +3,7 @@ package cli
 import (
 	"testing"
 
-	"github.com/iamgate/iamgate/internal/testutil/moto"
+	"github.com/iamgate/iamgate/internal/testsupport/moto"
 )
 
 // TestMain stops the shared moto server the resolve-ids tests start.

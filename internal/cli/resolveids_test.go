@@ -13,8 +13,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/iamgate/iamgate/internal/testutil/moto"
-	"github.com/iamgate/iamgate/test/kube"
+	"github.com/iamgate/iamgate/internal/testsupport/moto"
+	"github.com/iamgate/iamgate/internal/testsupport/kube"
 )
 
 func resolveIDsRun(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -97,7 +97,7 @@ func TestResolveIDsFile(t *testing.T) {
 }
 
 // --configmap reads the cluster from --kubeconfig, as kubectl would.
-func TestResolveIDsConfigMap(t *testing.T) {
+func TestAPIServerResolveIDsConfigMap(t *testing.T) {
 	moto.Env(t)
 	id := resolveIDsRole(t, "cli-node")
 	env := kube.Start(t, kube.Options{})

@@ -3,7 +3,7 @@ package demo
 import (
 	"time"
 
-	"github.com/iamgate/iamgate/internal/ststest"
+	"github.com/iamgate/iamgate/internal/testsupport/ststest"
 )
 
 // ClusterID is the cluster the example config (cmd/iamgate-demo/config.yaml)

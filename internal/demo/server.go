@@ -1,5 +1,5 @@
 // Package demo runs the whole iamgate flow in one process, without an AWS
-// account: the STS double (internal/ststest), the real "iamgate server"
+// account: the STS double (internal/testsupport/ststest), the real "iamgate server"
 // command started through cli.Run, and tokens signed by the real client code.
 // cmd/iamgate-demo prints its outcome; test/e2e reuses the same harness.
 //

@@ -6,7 +6,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/iamgate/iamgate/internal/ststest"
+	"github.com/iamgate/iamgate/internal/testsupport/ststest"
 )
 
 // TestStartServerRetriesWhenPortTaken: a port that was free when picked may

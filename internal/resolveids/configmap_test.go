@@ -9,7 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/iamgate/iamgate/test/kube"
+	"github.com/iamgate/iamgate/internal/testsupport/kube"
 )
 
 func createAWSAuth(t *testing.T, client kubernetes.Interface, data map[string]string) {
@@ -34,7 +34,7 @@ func getAWSAuth(t *testing.T, client kubernetes.Interface) *corev1.ConfigMap {
 
 // One real apiserver for the ConfigMap cases: a dry run, a write, and a
 // write racing a concurrent edit, which must survive.
-func TestConfigMap(t *testing.T) {
+func TestAPIServerConfigMap(t *testing.T) {
 	f := newFixture(t)
 	env := kube.Start(t, kube.Options{})
 	ctx := context.Background()

@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/iamgate/iamgate/internal/sts"
-	"github.com/iamgate/iamgate/internal/ststest"
+	"github.com/iamgate/iamgate/internal/testsupport/ststest"
 	"github.com/iamgate/iamgate/internal/token"
 	"github.com/iamgate/iamgate/internal/token/presign"
 )

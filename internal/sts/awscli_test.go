@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iamgate/iamgate/internal/ststest"
+	"github.com/iamgate/iamgate/internal/testsupport/ststest"
 	"github.com/iamgate/iamgate/internal/token"
 )
 

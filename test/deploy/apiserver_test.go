@@ -5,15 +5,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/iamgate/iamgate/test/kube"
+	"github.com/iamgate/iamgate/internal/testsupport/kube"
 )
 
-// TestManifestsOnRealAPIServer applies the kustomize base and the rendered
+// TestAPIServerManifests applies the kustomize base and the rendered
 // chart with server-side dry-run against a real kube-apiserver (schema,
 // admission, RBAC escalation checks all run), so a broken manifest fails
 // here. Then it applies the base for real and asks the apiserver what the
 // ServiceAccount may do.
-func TestManifestsOnRealAPIServer(t *testing.T) {
+func TestAPIServerManifests(t *testing.T) {
 	env := kube.Start(t, kube.Options{})
 	kc := env.Kubeconfig
 	base := filepath.Join(repoRoot(t), "deploy", "base")

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/iamgate/iamgate/internal/demo"
-	"github.com/iamgate/iamgate/internal/ststest"
+	"github.com/iamgate/iamgate/internal/testsupport/ststest"
 	"github.com/iamgate/iamgate/internal/token"
 )
 

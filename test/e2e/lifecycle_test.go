@@ -122,7 +122,7 @@ func TestDeployableBinariesCannotUseTheDouble(t *testing.T) {
 			t.Fatalf("go list %s: %v\n%s", pkg, err, out)
 		}
 		deps := strings.Fields(string(out))
-		for _, banned := range []string{"github.com/iamgate/iamgate/internal/ststest", "github.com/iamgate/iamgate/internal/demo"} {
+		for _, banned := range []string{"github.com/iamgate/iamgate/internal/testsupport/ststest", "github.com/iamgate/iamgate/internal/demo"} {
 			for _, d := range deps {
 				if d == banned {
 					t.Errorf("%s links %s", pkg, banned)

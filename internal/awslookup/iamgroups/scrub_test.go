@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/iamgate/iamgate/internal/testutil/moto"
+	"github.com/iamgate/iamgate/internal/testsupport/moto"
 )
 
 // TestScrubbedAccountKeptOutOfLog: a failed lookup of a scrubbed account's

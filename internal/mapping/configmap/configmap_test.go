@@ -13,7 +13,7 @@ import (
 	"github.com/iamgate/iamgate/internal/mapping"
 	"github.com/iamgate/iamgate/internal/mapping/conformance"
 	"github.com/iamgate/iamgate/internal/mapping/rules"
-	"github.com/iamgate/iamgate/test/kube"
+	"github.com/iamgate/iamgate/internal/testsupport/kube"
 )
 
 const (
@@ -73,9 +73,9 @@ var seedAwsAuth = map[string]string{
 	"mapUsers": "[]\n",
 }
 
-// TestWithAPIServer runs every backend test against one real kube-apiserver
+// TestAPIServerConfigMap runs every backend test against one real kube-apiserver
 // (starting it takes seconds; one per package keeps the suite quick).
-func TestWithAPIServer(t *testing.T) {
+func TestAPIServerConfigMap(t *testing.T) {
 	env := kube.Start(t, kube.Options{})
 	c := env.Client
 	const ns = "kube-system"

@@ -25,7 +25,7 @@ import (
 )
 
 // waitTimeout bounds every wait on the apiserver; the 1 s apply requirement
-// is asserted separately (TestWithAPIServer/UpdateAppliesWithin1s).
+// is asserted separately (TestAPIServerConfigMap/UpdateAppliesWithin1s).
 const waitTimeout = 15 * time.Second
 
 var cmSeq atomic.Int64

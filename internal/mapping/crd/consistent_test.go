@@ -9,7 +9,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
-	"github.com/iamgate/iamgate/test/kube"
+	"github.com/iamgate/iamgate/internal/testsupport/kube"
 )
 
 // testFirstListConsistent records the backend's requests to the real

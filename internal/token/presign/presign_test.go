@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
-	"github.com/iamgate/iamgate/internal/ststest"
+	"github.com/iamgate/iamgate/internal/testsupport/ststest"
 	"github.com/iamgate/iamgate/internal/token"
 )
 

@@ -28,8 +28,8 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/iamgate/iamgate/internal/cli"
-	"github.com/iamgate/iamgate/internal/ststest"
-	"github.com/iamgate/iamgate/test/kube"
+	"github.com/iamgate/iamgate/internal/testsupport/kube"
+	"github.com/iamgate/iamgate/internal/testsupport/ststest"
 )
 
 // binDir holds bin/iamgate and bin/iamgate-core built by TestMain, so kubectl

@@ -15,7 +15,7 @@ import (
 // TestCRD shares one control plane and one iamgate server (--backend-mode
 // CRD) between the IAMIdentityMapping scenarios; each uses its own role and
 // object.
-func TestCRD(t *testing.T) {
+func TestAPIServerCRD(t *testing.T) {
 	c := startClusterWith(t, clusterOptions{
 		serverArgs: []string{"--backend-mode", "CRD"},
 		beforeServer: func(t *testing.T, c *cluster) {

@@ -103,10 +103,10 @@ func dynamicFileServer(v *mappingVolume) string {
 	return "  backendMode: [DynamicFile]\n  dynamicfilepath: " + v.path() + "\n"
 }
 
-// TestDynamicFile shares one control plane and one iamgate server
+// TestAPIServerDynamicFile shares one control plane and one iamgate server
 // (backendMode [DynamicFile]) between the dynamic file scenarios. Each
 // scenario publishes the file it starts from.
-func TestDynamicFile(t *testing.T) {
+func TestAPIServerDynamicFile(t *testing.T) {
 	v := newMappingVolume(t)
 	v.write(t, dynamicFile(0))
 	c := startCluster(t, dynamicFileServer(v))
@@ -184,10 +184,10 @@ func testDynamicFileBrokenKeepsPrevious(t *testing.T, c *cluster, v *mappingVolu
 	}
 }
 
-// TestDynamicFileReadyOnlyOnceLoaded: while the file does not exist (a mount
+// TestAPIServerDynamicFileReadyOnlyOnceLoaded: while the file does not exist (a mount
 // not there yet), /readyz is 503 and every login is refused; once the file
 // appears, /readyz turns 200 and its mappings apply.
-func TestDynamicFileReadyOnlyOnceLoaded(t *testing.T) {
+func TestAPIServerDynamicFileReadyOnlyOnceLoaded(t *testing.T) {
 	v := newMappingVolume(t)
 	c := startClusterWith(t, clusterOptions{anyReadyz: true}, dynamicFileServer(v))
 	c.waitForLog(t, "iamgate looked for the dynamic file", 0, func(l logLine) bool {

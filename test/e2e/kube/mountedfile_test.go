@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/iamgate/iamgate/internal/ststest"
+	"github.com/iamgate/iamgate/internal/testsupport/ststest"
 )
 
 const account = "111122223333"
@@ -55,10 +55,10 @@ const mountedFileMappings = `  backendMode: [MountedFile]
     username: bob
 `
 
-// TestMountedFile starts one control plane and one iamgate server for all
+// TestAPIServerMountedFile starts one control plane and one iamgate server for all
 // MountedFile scenarios (each start costs seconds); each scenario is its own
 // subtest with its own identity and token.
-func TestMountedFile(t *testing.T) {
+func TestAPIServerMountedFile(t *testing.T) {
 	c := startCluster(t, mountedFileMappings, adminID, k10ID, bobID, malloryID)
 	for _, sc := range []struct {
 		name string

@@ -1,6 +1,6 @@
 package kube_test
 
-// Helpers for the issue 4 scenarios (mapping4_*_test.go): a cluster start
+// Helpers for the mapping-rule scenarios (rules_*_test.go): a cluster start
 // that takes a whole config file and extra server flags (feature gates,
 // --awsiamconfig, -i), the built binary run for configs that must not start,
 // and the audit-line and polling checks those scenarios share. Names start
@@ -24,8 +24,8 @@ import (
 	authnv1 "k8s.io/api/authentication/v1"
 
 	"github.com/iamgate/iamgate/internal/cli"
-	"github.com/iamgate/iamgate/internal/ststest"
-	"github.com/iamgate/iamgate/test/kube"
+	"github.com/iamgate/iamgate/internal/testsupport/kube"
+	"github.com/iamgate/iamgate/internal/testsupport/ststest"
 )
 
 // m4Setup describes one iamgate server behind one kube-apiserver.

@@ -4,10 +4,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/iamgate/iamgate/internal/ststest"
+	"github.com/iamgate/iamgate/internal/testsupport/ststest"
 )
 
-// Issue 4 item 7 (reserved prefixes) and item 2 with the SSORoleMatch gate
+// Reserved prefixes, and sso entries with the SSORoleMatch gate
 // off, through the aws-auth ConfigMap (EKSConfigMap backend): one control
 // plane, one iamgate server. The ConfigMap is where a reserved name is
 // skipped (logged) while the other entries apply, and where an edit with a
@@ -69,7 +69,7 @@ var (
 	}
 )
 
-func TestMapping4ConfigMap(t *testing.T) {
+func TestAPIServerRulesConfigMap(t *testing.T) {
 	c := m4StartCluster(t, m4Setup{
 		// SSORoleMatch is not set: off, as in aws-iam-authenticator.
 		config: "clusterID: e2e-cluster\nserver:\n  backendMode: [EKSConfigMap]\n  scrubbedAccounts: [\"444455556666\"]\n",

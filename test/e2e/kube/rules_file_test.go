@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// Issue 4 items 1, 2, 3 and 5 through a real kube-apiserver: one control
+// Role paths, sso entries, patterns and userid pins through a real kube-apiserver: one control
 // plane and one iamgate server (MountedFile, SSORoleMatch on by flag) for
 // all of them. Each rule is checked with the identity it must map and the
 // near miss it must not.
@@ -62,7 +62,7 @@ var (
 	m4Recreated = m4Role("ASIAM4RECREATED00001", "pinned", "bob", "AROAE2ERECREATED0001")
 )
 
-func TestMapping4MountedFile(t *testing.T) {
+func TestAPIServerRulesMountedFile(t *testing.T) {
 	c := m4StartCluster(t, m4Setup{
 		config: m4FileConfig,
 		flags:  []string{"--feature-gates", "SSORoleMatch=true"},
@@ -91,7 +91,7 @@ func TestMapping4MountedFile(t *testing.T) {
 		// prefix match let it in), nor is a 15-digit suffix.
 		m4Unauthorized(t, c, m4SSODevAdmin, "not_mapped", "")
 		m4Unauthorized(t, c, m4SSODev15Hex, "not_mapped", "")
-		// With the gate off nothing maps: TestMapping4ConfigMap.
+		// With the gate off nothing maps: TestAPIServerRulesConfigMap.
 	})
 	t.Run("3-Patterns", func(t *testing.T) {
 		m4Allowed(t, c, m4CIRunner, "ci:job-1", "mapRoles[arn:aws:iam::111122223333:role/ci-*]", "m4-ci")
@@ -104,7 +104,7 @@ func TestMapping4MountedFile(t *testing.T) {
 		// like the pattern (a pattern never sees the session name).
 		m4Unauthorized(t, c, m4CIXRunner, "not_mapped", "")
 		m4Unauthorized(t, c, m4SessionAsRole, "not_mapped", "")
-		// Unsafe patterns stop the server: TestMapping4RefusedConfigs.
+		// Unsafe patterns stop the server: TestAPIServerRulesRefusedConfigs.
 	})
 	t.Run("5-UserIDPin", func(t *testing.T) {
 		u := m4Allowed(t, c, m4Pinned, "pinned:bob", "mapRoles[arn:aws:iam::111122223333:role/pinned]", "m4-pinned")
@@ -140,10 +140,10 @@ func m4RBACView(t *testing.T, c *cluster, id identity) {
 	wantCan(t, kc, false, "delete pods", "list secrets")
 }
 
-// TestMapping4RefusedConfigs runs the built server on configs it must
+// TestAPIServerRulesRefusedConfigs runs the built server on configs it must
 // refuse at start, and checks the error names the entry. No apiserver is
 // needed: the server exits before it serves anything.
-func TestMapping4RefusedConfigs(t *testing.T) {
+func TestAPIServerRulesRefusedConfigs(t *testing.T) {
 	const ok = "  - rolearn: arn:aws:iam::111122223333:role/ok\n    username: ok\n"
 	for _, tc := range []struct {
 		name, entry string
@@ -163,7 +163,7 @@ func TestMapping4RefusedConfigs(t *testing.T) {
 		{"7-TemplateBeforeColon", "  - rolearn: arn:aws:iam::111122223333:role/anyone\n    username: \"{{SessionName}}:masters\"\n",
 			[]string{"mapRoles[1]", "{{SessionName}}:masters", "template before the first"}},
 		// Item 7: the MountedFile backend refuses a reserved literal name
-		// (aws-auth skips the entry instead: TestMapping4ConfigMap).
+		// (aws-auth skips the entry instead: TestAPIServerRulesConfigMap).
 		{"7-ReservedLiteralGroup", "  - rolearn: arn:aws:iam::111122223333:role/viewer\n    username: viewer\n    groups: [system:foo]\n",
 			[]string{"mapRoles[1]", `"system:foo"`, "reserved name"}},
 	} {

@@ -9,11 +9,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
-	"github.com/iamgate/iamgate/internal/ststest"
-	"github.com/iamgate/iamgate/internal/testutil/moto"
+	"github.com/iamgate/iamgate/internal/testsupport/moto"
+	"github.com/iamgate/iamgate/internal/testsupport/ststest"
 )
 
-// Issue 4 items 4 (IAM groups) and 6 ({{EC2PrivateDNSName}}) through a real
+// IAM group entries and {{EC2PrivateDNSName}} through a real
 // kube-apiserver, with the server's IAM and EC2 calls going to moto (set up
 // through the AWS SDK's own environment variables, as an operator would
 // point the server at an endpoint). One control plane and one iamgate
@@ -61,7 +61,7 @@ func m4Node(akid, instanceID string) identity {
 	}
 }
 
-func TestMapping4AWSLookups(t *testing.T) {
+func TestAPIServerRulesAWSLookups(t *testing.T) {
 	mt := moto.Start(t)
 	ctx := context.Background()
 	cfg := aws.Config{

@@ -5,10 +5,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/iamgate/iamgate/internal/ststest"
+	"github.com/iamgate/iamgate/internal/testsupport/ststest"
 )
 
-// Issue 4 item 8: "iamgate server --awsiamconfig FILE -i ID", with no config
+// "iamgate server --awsiamconfig FILE -i ID", with no config
 // file at all, serves the roles and users of an EKS Anywhere AWSIamConfig
 // document (as seed 002 writes it, inside a cluster spec with other kinds)
 // to a real kube-apiserver.
@@ -57,7 +57,7 @@ var (
 	}
 )
 
-func TestMapping4AWSIamConfig(t *testing.T) {
+func TestAPIServerRulesAWSIamConfig(t *testing.T) {
 	doc := filepath.Join(t.TempDir(), "cluster.yaml")
 	if err := os.WriteFile(doc, []byte(m4ClusterSpec), 0o600); err != nil {
 		t.Fatal(err)

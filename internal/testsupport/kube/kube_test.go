@@ -18,7 +18,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/iamgate/iamgate/test/kube"
+	"github.com/iamgate/iamgate/internal/testsupport/kube"
 )
 
 // TestAssetsDirNamesTheBuildCommand: a machine without the binaries must
@@ -88,11 +88,11 @@ func kubectl(t *testing.T, args ...string) (string, error) {
 	return string(out), err
 }
 
-// TestStart checks every promise of Start against one real apiserver: the
+// TestAPIServerStart checks every promise of Start against one real apiserver: the
 // version built, the admin kubeconfig working with the installed kubectl,
 // RBAC deciding (not AlwaysAllow), and bearer tokens going to the webhook as
 // v1 TokenReviews.
-func TestStart(t *testing.T) {
+func TestAPIServerStart(t *testing.T) {
 	wh := &webhook{}
 	srv := httptest.NewTLSServer(wh)
 	t.Cleanup(srv.Close)

@@ -9,8 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/iamgate/iamgate/internal/ststest"
-	"github.com/iamgate/iamgate/internal/testutil/moto"
+	"github.com/iamgate/iamgate/internal/testsupport/moto"
+	"github.com/iamgate/iamgate/internal/testsupport/ststest"
 )
 
 // mapGroups across accounts (server.iamGroupsRoleARNs) through a real
@@ -74,7 +74,7 @@ func m4xIAM(t *testing.T, c *iam.Client, group string, members []string, others 
 	}
 }
 
-func TestMapping4IAMGroupsAccounts(t *testing.T) {
+func TestAPIServerRulesIAMGroupsAccounts(t *testing.T) {
 	mt := moto.Start(t)
 	ctx := context.Background()
 	own := moto.Config(mt.URL, nil)
