@@ -18,6 +18,7 @@ import (
 	"github.com/iamgate/iamgate/internal/mapping/dynamicfile"
 	"github.com/iamgate/iamgate/internal/mapping/file"
 	"github.com/iamgate/iamgate/internal/mapping/rules"
+	"github.com/iamgate/iamgate/internal/scrub"
 )
 
 // runner is a backend that loads in the background.
@@ -90,7 +91,8 @@ func buildBackends(c *config.Config, mo func(string) rules.Options, log *slog.Lo
 			if err != nil {
 				return nil, fmt.Errorf("backend %s: %w", name, err)
 			}
-			b, err := configmap.New(cs, configmap.Options{Logger: log, Registerer: reg, Mapping: mo(name)})
+			b, err := configmap.New(cs, configmap.Options{Logger: log, Registerer: reg, Mapping: mo(name),
+				Scrub: scrub.New(c.Server.ScrubbedAccounts).Replace})
 			if err != nil {
 				return nil, fmt.Errorf("backend %s: %w", name, err)
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/iamgate/iamgate/internal/mapping"
 	"github.com/iamgate/iamgate/internal/mapping/rules"
 	"github.com/iamgate/iamgate/internal/metrics/aiacompat"
+	"github.com/iamgate/iamgate/internal/scrub"
 	"github.com/iamgate/iamgate/internal/server"
 	"github.com/iamgate/iamgate/internal/sts"
 	"github.com/iamgate/iamgate/internal/token"
@@ -60,7 +61,8 @@ func runServer(cmd *cobra.Command, o *serverFlags, deps Deps, streams Streams) e
 	if err != nil {
 		return err
 	}
-	log := newLogger(c.Server.LogFormat, streams.Err)
+	scrubbed := scrub.New(c.Server.ScrubbedAccounts)
+	log := slog.New(scrub.Handler(newLogger(c.Server.LogFormat, streams.Err).Handler(), scrubbed))
 	for _, p := range c.Skipped {
 		log.Warn("mapping entry skipped", "file", p.Origin.File, "line", p.Origin.Line, "problem", p.Error())
 	}

@@ -24,7 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"golang.org/x/time/rate"
 
-	"github.com/iamgate/iamgate/internal/awslookup/internal/scrub"
+	"github.com/iamgate/iamgate/internal/scrub"
 	"github.com/iamgate/iamgate/internal/awslookup/internal/ttlcache"
 )
 

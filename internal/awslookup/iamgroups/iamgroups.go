@@ -32,7 +32,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/iamgate/iamgate/internal/arn"
-	"github.com/iamgate/iamgate/internal/awslookup/internal/scrub"
+	"github.com/iamgate/iamgate/internal/scrub"
 	"github.com/iamgate/iamgate/internal/awslookup/internal/ttlcache"
 )
 

@@ -85,6 +85,9 @@ type Options struct {
 	// built with (SSO gate, resolvers, reserved names). Its Logger defaults
 	// to Logger.
 	Mapping rules.Options
+	// Scrub, when set, rewrites Event messages (server.scrubbedAccounts:
+	// the accounts' ids must not reach Events either).
+	Scrub func(string) string
 }
 
 // Backend serves the mappings of one ConfigMap. Map and Explain are safe
@@ -99,6 +102,7 @@ type Backend struct {
 	handler     cache.ResourceEventHandlerRegistration
 	recorder    record.EventRecorder
 	broadcaster record.EventBroadcaster // non-nil when New built recorder
+	scrub       func(string) string
 	metrics     *live.Metrics
 	started     atomic.Bool
 
@@ -126,7 +130,10 @@ func New(client kubernetes.Interface, opts Options) (*Backend, error) {
 	}
 	b := &Backend{
 		ns: opts.Namespace, name: opts.Name, log: opts.Logger, client: client,
-		recorder: opts.Recorder, changed: make(chan struct{}),
+		recorder: opts.Recorder, changed: make(chan struct{}), scrub: opts.Scrub,
+	}
+	if b.scrub == nil {
+		b.scrub = func(s string) string { return s }
 	}
 	if b.ns == "" {
 		b.ns = DefaultNamespace
@@ -251,8 +258,8 @@ func (b *Backend) apply(cm *corev1.ConfigMap) {
 		for _, p := range out.Refused {
 			log.Error("rejected ConfigMap data; "+kept, "problem", p.Error())
 		}
-		b.recorder.Eventf(cm, corev1.EventTypeWarning, ReasonInvalidMappings,
-			"iamgate rejected this ConfigMap (resourceVersion %s), %s: %s", cm.ResourceVersion, kept, live.Summarize(out.Refused))
+		b.recorder.Event(cm, corev1.EventTypeWarning, ReasonInvalidMappings, b.scrub(fmt.Sprintf(
+			"iamgate rejected this ConfigMap (resourceVersion %s), %s: %s", cm.ResourceVersion, kept, live.Summarize(out.Refused))))
 		b.notify(observation{rv: cm.ResourceVersion, rejected: true})
 		return
 	}
@@ -265,7 +272,7 @@ func (b *Backend) apply(cm *corev1.ConfigMap) {
 		if len(ignored) > 0 {
 			msg += fmt.Sprintf("; ignored data keys %q (only mapRoles, mapUsers, mapGroups, mapAccounts are read)", ignored)
 		}
-		b.recorder.Event(cm, corev1.EventTypeWarning, ReasonSkippedMappings, msg)
+		b.recorder.Event(cm, corev1.EventTypeWarning, ReasonSkippedMappings, b.scrub(msg))
 	}
 	b.notify(observation{rv: cm.ResourceVersion})
 }

@@ -1,6 +1,7 @@
 // Package scrub keeps the accounts listed in server.scrubbedAccounts out of
-// the lookups' log lines: their ids, and the ARNs and error texts that
-// carry them.
+// what the server writes: log lines (Handler wraps the server's logger, so
+// no line can forget) and Kubernetes Events. The lookups and the audit line
+// also drop the principal's names, not only the account id.
 package scrub
 
 import "strings"
@@ -60,4 +61,14 @@ func (a Accounts) Err(account string, err error, names ...string) string {
 		msg = strings.ReplaceAll(msg, id, Text)
 	}
 	return msg
+}
+
+// Replace replaces every scrubbed account id in s.
+func (a Accounts) Replace(s string) string {
+	for id := range a {
+		if id != "" && strings.Contains(s, id) {
+			s = strings.ReplaceAll(s, id, Text)
+		}
+	}
+	return s
 }
