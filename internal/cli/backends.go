@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/dynamic"
@@ -55,6 +56,20 @@ func (b *backends) start(ctx context.Context, log *slog.Logger) {
 	}
 }
 
+// mountedFile builds the MountedFile backend from the config file's
+// entries, nil when backendMode does not name it. Any problem is an error:
+// init and server refuse the same files.
+func mountedFile(c *config.Config, o rules.Options) (*file.Backend, error) {
+	if !slices.Contains(c.Server.BackendMode, config.BackendMountedFile) {
+		return nil, nil
+	}
+	b, err := file.New(config.BackendMountedFile, c.Server.Mappings, o)
+	if err != nil {
+		return nil, fmt.Errorf("backend %s: %w", config.BackendMountedFile, err)
+	}
+	return b, nil
+}
+
 // buildBackends creates the backends in backendMode order. The registry is
 // this switch, fed by the config: no init-time registration.
 func buildBackends(c *config.Config, mo func(string) rules.Options, log *slog.Logger, reg prometheus.Registerer) (*backends, error) {
@@ -77,9 +92,9 @@ func buildBackends(c *config.Config, mo func(string) rules.Options, log *slog.Lo
 		var m mapping.Mapper
 		switch name {
 		case config.BackendMountedFile:
-			b, err := file.New(name, c.Server.Mappings, mo(name))
+			b, err := mountedFile(c, mo(name))
 			if err != nil {
-				return nil, fmt.Errorf("backend %s: %w", name, err)
+				return nil, err
 			}
 			m = b
 		case config.BackendEKSConfigMap:

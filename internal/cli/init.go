@@ -59,6 +59,19 @@ func runInit(cmd *cobra.Command, o *initOptions, deps Deps, streams Streams) err
 	if err != nil {
 		return err
 	}
+	// Refuse now what "iamgate server" would refuse at start, before
+	// anything is written.
+	if _, err := mountedFile(c, mappingOptions(c, config.BackendMountedFile)); err != nil {
+		return err
+	}
+	for _, d := range []struct{ flag, path, def string }{
+		{"--state-dir", c.Server.StateDir, config.DefaultStateDir},
+		{"--generate-kubeconfig", c.Server.GenerateKubeconfig, config.DefaultGenerateKubeconfig},
+	} {
+		if d.path == d.def && !cmd.Flags().Changed(strings.TrimPrefix(d.flag, "--")) {
+			fmt.Fprintf(streams.Err, "using the default %s (%s to choose another)\n", d.path, d.flag)
+		}
+	}
 	res, kcPath, err := ensureServingFiles(c, o.force, deps)
 	if err != nil {
 		return err
