@@ -85,7 +85,7 @@ func arnKeyOf(section string) string {
 // letting them come back into force. An entry whose ARN cannot be read
 // names no one and shadows nothing.
 func parseEntries(section string, n *yaml.Node) ([]mapping.Entry, []problem) {
-	var out []mapping.Entry
+	out := make([]mapping.Entry, 0, entryCount(n))
 	arnKey, allowSSO := arnKeyOf(section), section == mapping.SectionRoles
 	x := newExpander(n)
 	probs := eachEntry(section, n, x, func(i int, e *yaml.Node) *problem {
@@ -181,4 +181,17 @@ func isNumber(v *yaml.Node) bool {
 func sortProblems(ps []problem) []problem {
 	slices.SortStableFunc(ps, func(a, b problem) int { return a.Index - b.Index })
 	return ps
+}
+
+// entryCount is how many entries the section n is written with, to size
+// the result once.
+func entryCount(n *yaml.Node) int {
+	n = resolve(n)
+	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = resolve(n.Content[0])
+	}
+	if n == nil || n.Kind != yaml.SequenceNode || len(n.Content) > maxEntries {
+		return 0
+	}
+	return len(n.Content)
 }

@@ -29,7 +29,7 @@ func (r *review) step(c *compiled, v mapping.Verdict, detail string) {
 		return
 	}
 	r.rec.seen[c] = true
-	r.rec.steps = append(r.rec.steps, mapping.Step{Entry: c.entry, Verdict: v, Detail: detail})
+	r.rec.steps = append(r.rec.steps, mapping.Step{Entry: *c.entry, Verdict: v, Detail: detail})
 }
 
 // decide records the entry that decided the review, whatever it decided.

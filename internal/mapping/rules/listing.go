@@ -24,7 +24,7 @@ type Listed struct {
 func (t *Table) Entries() []Listed {
 	out := make([]Listed, 0, len(t.all))
 	for _, c := range t.all {
-		l := Listed{Entry: c.entry, Active: c.broken == nil}
+		l := Listed{Entry: *c.entry, Active: c.broken == nil}
 		if c.broken != nil {
 			l.Verdict, l.Why = mapping.VerdictRefused, c.broken.Error()
 		}

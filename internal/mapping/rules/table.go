@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/iamgate/iamgate/internal/mapping"
 )
@@ -42,6 +43,7 @@ type Table struct {
 	groupAccts   map[string]bool      // "partition|account" with group entries
 	accounts     map[string]*compiled // by account ID
 	all          []*compiled          // every entry in order, shadowed ones too, for traces
+	entries      []mapping.Entry      // the entries as given; compiled entries point here
 	warnings     []string
 }
 
@@ -52,11 +54,11 @@ type compiledPattern struct {
 
 // compiled is one entry ready to render.
 type compiled struct {
-	entry    mapping.Entry // as written, for traces
-	key      string        // index key of exact and sso entries
-	pat      pattern       // of pattern entries
-	source   string        // e.g. "MountedFile mapRoles[arn:aws:iam::1:role/admin]"
-	order    int           // index in its section, for a stable merge of groups
+	entry    *mapping.Entry // as written (in Table.entries), for traces
+	key      string         // index key of exact and sso entries
+	pat      pattern        // of pattern entries
+	source   string         // e.g. "MountedFile mapRoles[arn:aws:iam::1:role/admin]"
+	order    int            // index in its section, for a stable merge of groups
 	username field
 	groups   []field
 	userID   string
@@ -98,9 +100,11 @@ func Build(name string, entries []mapping.Entry, o Options) (*Table, []mapping.P
 		probs = append(probs, mapping.Problem{Origin: mapping.Origin{Section: "table", Index: -1},
 			Err: errors.New("mapping table needs a name"), Fatal: true})
 	}
+	t.entries = slices.Clone(entries)
 	var rolePats, userPats []patternEntry
-	for i, e := range entries {
-		tg, err := targetOf(e)
+	for i := range t.entries {
+		e := &t.entries[i]
+		tg, err := targetOf(*e)
 		if e.Refused != nil {
 			// Reported where it was read; shadow what it names.
 			if err == nil {
@@ -109,7 +113,7 @@ func Build(name string, entries []mapping.Entry, o Options) (*Table, []mapping.P
 			continue
 		}
 		if err == nil && e.Kind != mapping.KindAccount {
-			_, err = checkNames(e, t.policy)
+			_, err = checkNames(*e, t.policy)
 		}
 		if err != nil {
 			probs = append(probs, mapping.Problem{Origin: e.Origin, Names: e.Names(), Err: err, Fatal: isFatal(err)})
@@ -117,7 +121,7 @@ func Build(name string, entries []mapping.Entry, o Options) (*Table, []mapping.P
 			continue
 		}
 		c := t.compile(e, i, tg)
-		t.warnRisks(e)
+		t.warnRisks(*e)
 		switch {
 		case tg.kind == targetPattern && e.Kind == mapping.KindRole:
 			rolePats = append(rolePats, patternEntry{i, tg.pat, c})
@@ -201,7 +205,7 @@ func (t *Table) usesEC2() int {
 // an earlier entry for it (often the broader one an edit meant to replace)
 // does not come back into force. A zero tg, from an entry whose ARN could
 // not be read, names nothing and shadows nothing.
-func (t *Table) shadow(e mapping.Entry, order int, tg target, err error, rolePats, userPats []patternEntry) ([]patternEntry, []patternEntry) {
+func (t *Table) shadow(e *mapping.Entry, order int, tg target, err error, rolePats, userPats []patternEntry) ([]patternEntry, []patternEntry) {
 	c := &compiled{entry: e, source: t.sourceOf(e, tg.canon), order: order, key: tg.key, pat: tg.pat,
 		broken: fmt.Errorf("the last entry for this principal was left out at load: %w", err)}
 	t.all = append(t.all, c)
@@ -219,7 +223,7 @@ func (t *Table) shadow(e mapping.Entry, order int, tg target, err error, rolePat
 // sourceOf names an entry in Result.Source and the audit log by the
 // aws-auth section of its kind, whatever the source calls it (a CRD
 // object's spec), e.g. "MountedFile mapRoles[arn:aws:iam::1:role/admin]".
-func (t *Table) sourceOf(e mapping.Entry, canon string) string {
+func (t *Table) sourceOf(e *mapping.Entry, canon string) string {
 	return t.name + " " + defaultSection(e.Kind) + "[" + canon + "]"
 }
 
@@ -236,7 +240,7 @@ func defaultSection(k mapping.Kind) string {
 }
 
 // compile parses templates already checked by checkNames.
-func (t *Table) compile(e mapping.Entry, order int, tg target) *compiled {
+func (t *Table) compile(e *mapping.Entry, order int, tg target) *compiled {
 	c := &compiled{entry: e, source: t.sourceOf(e, tg.canon), order: order, userID: e.UserID, key: tg.key, pat: tg.pat}
 	t.all = append(t.all, c)
 	if e.Kind == mapping.KindAccount {

@@ -54,8 +54,8 @@ func TestEqualRankPatternsDenyAtReview(t *testing.T) {
 	a, _ := patternTarget("rolearn", ea.ARN, "role")
 	b, _ := patternTarget("rolearn", eb.ARN, "role")
 	tb.rolePatterns = []*compiledPattern{
-		{pattern: a.pat, entry: tb.compile(ea, 0, a)},
-		{pattern: b.pat, entry: tb.compile(eb, 1, b)},
+		{pattern: a.pat, entry: tb.compile(&ea, 0, a)},
+		{pattern: b.pat, entry: tb.compile(&eb, 1, b)},
 	}
 	r, err := tb.Map(context.Background(), sessionID("ci-x-a", "s"))
 	if !errors.Is(err, ErrAmbiguous) || r != nil {

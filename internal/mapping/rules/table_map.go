@@ -30,7 +30,7 @@ func (t *Table) Explain(ctx context.Context, id mapping.Identity) mapping.Trace 
 	res, err := t.evaluate(ctx, id, rec)
 	bt := mapping.BackendTrace{Backend: t.name, Steps: rec.steps, Result: res, Err: err}
 	if rec.winner != nil {
-		w := rec.winner.entry
+		w := *rec.winner.entry
 		bt.Winner = &w
 	}
 	return mapping.Trace{Identity: id, Backends: []mapping.BackendTrace{bt}, Result: res, Err: err}
@@ -78,7 +78,9 @@ func (t *Table) evaluate(ctx context.Context, id mapping.Identity, rec *recorder
 		return r.render(e)
 	}
 	if a := t.accounts[p.AccountID]; a != nil {
-		r.decide(a, mapping.VerdictMatched, "every principal of account "+p.AccountID+" is mapped, to its canonical ARN with no groups")
+		if r.rec != nil {
+			r.decide(a, mapping.VerdictMatched, "every principal of account "+p.AccountID+" is mapped, to its canonical ARN with no groups")
+		}
 		return &mapping.Result{Username: canon, Source: a.source}, nil
 	}
 	return nil, mapping.ErrNotMapped
@@ -91,7 +93,9 @@ func (r *review) exact(c *compiled) *compiled {
 		return nil
 	}
 	if !c.pinned(r.id.UserID) {
-		r.step(c, mapping.VerdictPinDiffers, pinDetail(c, r.id.UserID))
+		if r.rec != nil {
+			r.step(c, mapping.VerdictPinDiffers, pinDetail(c, r.id.UserID))
+		}
 		return nil
 	}
 	return c
@@ -133,14 +137,20 @@ func (r *review) matchPattern(ps []*compiledPattern, key, canon string) (*compil
 			continue
 		}
 		if !cp.entry.pinned(r.id.UserID) {
-			r.step(cp.entry, mapping.VerdictPinDiffers, pinDetail(cp.entry, r.id.UserID))
+			if r.rec != nil {
+				r.step(cp.entry, mapping.VerdictPinDiffers, pinDetail(cp.entry, r.id.UserID))
+			}
 			continue
 		}
 		if best != nil {
 			t.log.Warn("ambiguous mapping: two patterns of equal rank match; denied",
 				"backend", t.name, "arn", canon, "first", best.entry.source, "second", cp.entry.source)
-			r.decide(best.entry, mapping.VerdictAmbiguous, "matches at the same rank as "+cp.entry.entry.Origin.String())
-			r.step(cp.entry, mapping.VerdictAmbiguous, "matches at the same rank as "+best.entry.entry.Origin.String())
+			if r.rec != nil {
+				r.decide(best.entry, mapping.VerdictAmbiguous, "matches at the same rank as "+cp.entry.entry.Origin.String())
+			}
+			if r.rec != nil {
+				r.step(cp.entry, mapping.VerdictAmbiguous, "matches at the same rank as "+best.entry.entry.Origin.String())
+			}
 			return nil, fmt.Errorf("%w: %s and %s both match %s", ErrAmbiguous, best.entry.source, cp.entry.source, canon)
 		}
 		best = cp
@@ -224,10 +234,14 @@ func (r *review) ec2() (string, error) {
 func (r *review) render(c *compiled) (*mapping.Result, error) {
 	res, v, err := r.renderOne(c)
 	if err != nil {
-		r.decide(c, v, err.Error())
+		if r.rec != nil {
+			r.decide(c, v, err.Error())
+		}
 		return nil, err
 	}
-	r.decide(c, mapping.VerdictMatched, matchDetail(c))
+	if r.rec != nil {
+		r.decide(c, mapping.VerdictMatched, matchDetail(c))
+	}
 	return res, nil
 }
 
@@ -319,8 +333,12 @@ func (r *review) mapGroups(p arn.ARN, canon string) (*mapping.Result, error) {
 		if res.Username != out.Username {
 			t.log.Warn("ambiguous mapping: IAM group entries give different usernames; denied",
 				"backend", t.name, "arn", canon, "first", out.Source, "second", res.Source)
-			r.decide(first, mapping.VerdictAmbiguous, "gives username "+out.Username+" but "+e.entry.Origin.String()+" gives "+res.Username)
-			r.decide(e, mapping.VerdictAmbiguous, "gives username "+res.Username+" but "+first.entry.Origin.String()+" gives "+out.Username)
+			if r.rec != nil {
+				r.decide(first, mapping.VerdictAmbiguous, "gives username "+out.Username+" but "+e.entry.Origin.String()+" gives "+res.Username)
+			}
+			if r.rec != nil {
+				r.decide(e, mapping.VerdictAmbiguous, "gives username "+res.Username+" but "+first.entry.Origin.String()+" gives "+out.Username)
+			}
 			return nil, fmt.Errorf("%w: %s gives username %q but %s gives %q", ErrAmbiguous, out.Source, out.Username, res.Source, res.Username)
 		}
 		for _, g := range res.Groups {
