@@ -296,6 +296,10 @@ spec:
 	if c.ClusterID != "generated-id" || countKind(c.Server.Mappings, mapping.KindRole) != 1 || countKind(c.Server.Mappings, mapping.KindUser) != 1 {
 		t.Fatalf("config: %+v", c)
 	}
+	// spec.awsRegion is the region of the cluster's EC2 lookups too.
+	if c.Server.EC2.Region != "us-west-2" {
+		t.Errorf("EC2 lookup region %q, want spec.awsRegion us-west-2", c.Server.EC2.Region)
+	}
 	if !reflect.DeepEqual(c.Server.BackendMode, []string{"MountedFile"}) {
 		t.Fatalf("backendMode %v", c.Server.BackendMode)
 	}
