@@ -41,6 +41,7 @@ import (
 	"github.com/iamgate/iamgate/internal/mapping"
 	"github.com/iamgate/iamgate/internal/mapping/live"
 	"github.com/iamgate/iamgate/internal/mapping/rules"
+	"github.com/iamgate/iamgate/internal/metrics/aiacompat"
 )
 
 // Name is the backendMode name of this backend, as aws-iam-authenticator
@@ -103,6 +104,9 @@ type Backend struct {
 	recorder    record.EventRecorder
 	broadcaster record.EventBroadcaster // non-nil when New built recorder
 	scrub       func(string) string
+	// aiaWatchFailures is aws-iam-authenticator's name for failed
+	// lists and watches, for dashboards built on it.
+	aiaWatchFailures prometheus.Counter
 	metrics     *live.Metrics
 	started     atomic.Bool
 
@@ -150,6 +154,7 @@ func New(client kubernetes.Interface, opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("configmap backend: %w", err)
 	}
 	b.Holder, b.metrics = h, h.Metrics()
+	b.aiaWatchFailures = aiacompat.ConfigMapWatchFailures(opts.Registerer)
 	if b.recorder == nil {
 		host, _ := os.Hostname()
 		b.broadcaster = record.NewBroadcaster()

@@ -54,6 +54,7 @@ func (b *Backend) watchError(_ context.Context, _ *cache.Reflector, err error) {
 		return
 	}
 	b.metrics.LoadErrors.Inc()
+	b.aiaWatchFailures.Inc()
 	msg := "listing or watching the ConfigMap failed; retrying, current mappings stay in effect"
 	if apierrors.IsForbidden(err) {
 		msg += " (RBAC must allow get, list, watch on configmaps with resourceNames [" + b.name + "])"

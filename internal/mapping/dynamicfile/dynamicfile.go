@@ -31,6 +31,7 @@ import (
 	"github.com/iamgate/iamgate/internal/mapping"
 	"github.com/iamgate/iamgate/internal/mapping/live"
 	"github.com/iamgate/iamgate/internal/mapping/rules"
+	"github.com/iamgate/iamgate/internal/metrics/aiacompat"
 )
 
 // Defaults.
@@ -79,6 +80,9 @@ type Backend struct {
 	poll   time.Duration
 	log    *slog.Logger
 	m      *live.Metrics
+	// aiaFailures is aws-iam-authenticator's name for failed reads and
+	// parses of the file, for dashboards built on it.
+	aiaFailures prometheus.Counter
 
 	started atomic.Bool
 
@@ -113,6 +117,7 @@ func New(path string, opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("dynamic file backend: %w", err)
 	}
 	b.Holder, b.m = h, h.Metrics()
+	b.aiaFailures = aiacompat.NewDynamicFile(opts.Registerer).Failures
 	return b, nil
 }
 
@@ -210,6 +215,7 @@ func (b *Backend) check() {
 		if msg := err.Error(); msg != b.lastErr {
 			b.lastErr = msg
 			b.Refuse(false)
+			b.aiaFailures.Inc()
 			b.log.Error("cannot read dynamic file; keeping the last good mappings", "err", err)
 		}
 		return
@@ -224,6 +230,7 @@ func (b *Backend) check() {
 	out, c, err := load(b.Holder, b.path, data, b.strict)
 	if err != nil {
 		b.Refuse(false)
+		b.aiaFailures.Inc()
 		b.log.Error("dynamic file is unusable; keeping the last good mappings", "sha256", sum[:16], "err", err)
 		return
 	}
