@@ -227,10 +227,13 @@ func Config(endpoint string, rt http.RoundTripper) aws.Config {
 		rt = NewTransport()
 	}
 	return aws.Config{
-		Region:           Region,
-		Credentials:      credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
-		BaseEndpoint:     aws.String(endpoint),
-		HTTPClient:       &http.Client{Transport: rt, Timeout: 10 * time.Second},
+		Region:       Region,
+		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
+		BaseEndpoint: aws.String(endpoint),
+		// moto's first EC2 call loads its instance-type catalogue, which
+		// takes tens of seconds on a loaded 2-core machine; a short
+		// timeout made test setup flaky, not the code under test.
+		HTTPClient:       &http.Client{Transport: rt, Timeout: 60 * time.Second},
 		RetryMaxAttempts: 1,
 	}
 }
