@@ -191,8 +191,14 @@ func applyAWSIamConfig(c *config.Config, path string) error {
 	}
 	c.Skipped = append(c.Skipped, problems...)
 	c.Server.Mappings = append(c.Server.Mappings, doc.Mappings...)
-	if c.Server.Partition == "" {
+	switch {
+	case c.Server.Partition == "":
 		c.Server.Partition = doc.Partition
+	case c.Server.Partition != doc.Partition:
+		// The document's entries of the other partition were dropped as
+		// impossible; one of them may have been meant to replace or deny
+		// an entry of the config file, which would then stay in force.
+		return fmt.Errorf("%s: spec.partition %q differs from the server's partition %q; make them the same", path, doc.Partition, c.Server.Partition)
 	}
 	if c.Server.EC2.Region == "" {
 		c.Server.EC2.Region = doc.Region // EKS Anywhere's spec.awsRegion

@@ -355,3 +355,29 @@ spec:
 		t.Fatalf("err = %v; want one line naming %s once, line 11 and spec.mapRoles[0]", err, p)
 	}
 }
+
+// The document's entries of another partition are dropped as impossible;
+// with the server in another partition than the document, one of them may
+// have been meant to replace or deny a config-file entry that would then
+// stay in force. Refused.
+func TestAWSIamConfigPartitionMustMatchServer(t *testing.T) {
+	doc := `apiVersion: anywhere.eks.amazonaws.com/v1alpha1
+kind: AWSIamConfig
+metadata:
+  name: c
+spec:
+  awsRegion: us-west-2
+  backendMode: [EKSConfigMap]
+  mapRoles:
+  - roleARN: arn:aws-cn:iam::111122223333:role/Admin
+    username: readonly
+`
+	p := filepath.Join(t.TempDir(), "awsiamconfig.yaml")
+	if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := loadServerFlags(t, "--awsiamconfig", p, "-i", "c", "--partition", "aws-cn")
+	if err == nil || !strings.Contains(err.Error(), "spec.partition") || !strings.Contains(err.Error(), p) {
+		t.Fatalf("err = %v, want the partition mismatch named with the file", err)
+	}
+}

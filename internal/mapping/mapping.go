@@ -35,7 +35,9 @@ type Result struct {
 	Source string
 }
 
-// ErrNotMapped means the backend holds no entry for the identity. Any other
+// ErrNotMapped means the backend holds no entry for the identity. Backends
+// return it unwrapped and the chain compares it exactly, so an error that
+// merely wraps it still denies. Any other
 // error means the backend matched but could not render a result (fail closed).
 var ErrNotMapped = errors.New("identity not mapped")
 

@@ -72,7 +72,7 @@ type Chain []Mapper
 func (c Chain) Map(ctx context.Context, id Identity) (*Result, error) {
 	for _, m := range c {
 		res, err := m.Map(ctx, id)
-		if errors.Is(err, ErrNotMapped) {
+		if err == ErrNotMapped { // exactly: a wrapped one may carry a deny too
 			continue
 		}
 		return decided(m.Name(), res, err)
@@ -87,7 +87,7 @@ func (c Chain) Explain(ctx context.Context, id Identity) Trace {
 	for _, m := range c {
 		bt := m.Explain(ctx, id)
 		tr.Backends = append(tr.Backends, bt.Backends...)
-		if errors.Is(bt.Err, ErrNotMapped) {
+		if bt.Err == ErrNotMapped {
 			continue
 		}
 		tr.Result, tr.Err = decided(m.Name(), bt.Result, bt.Err)

@@ -140,7 +140,7 @@ func (s *Server) decide(ctx context.Context, tok string) (d *decision) {
 
 	res, err := mapping.Chain(s.cfg.Mappers).Map(ctx, d.id)
 	switch {
-	case errors.Is(err, mapping.ErrNotMapped):
+	case err == mapping.ErrNotMapped:
 		return d.deny("not_mapped", resultDeny, http.StatusForbidden, errNotMapped, nil)
 	case errors.Is(err, mapping.ErrGroupLookup):
 		// IAM could not say which groups the user is in: no other entry

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/iamgate/iamgate/internal/mapping"
+	"github.com/iamgate/iamgate/internal/mapping/live"
 	"github.com/iamgate/iamgate/internal/mapping/conformance"
 	"github.com/iamgate/iamgate/internal/mapping/rules"
 	"github.com/iamgate/iamgate/internal/testsupport/kube"
@@ -50,6 +51,15 @@ func wantNotMapped(t *testing.T, b *Backend, id mapping.Identity) {
 	t.Helper()
 	if r, err := b.Map(context.Background(), id); !isNotMapped(err) {
 		t.Errorf("Map(%s) = %+v, %v; want ErrNotMapped", id.ARN, r, err)
+	}
+}
+
+// wantRefused checks the deny a backend answers while its aws-auth was
+// refused and nothing good was read from it (no later backend decides).
+func wantRefused(t *testing.T, b *Backend, id mapping.Identity) {
+	t.Helper()
+	if r, err := b.Map(context.Background(), id); !errors.Is(err, live.ErrRefused) || r != nil {
+		t.Errorf("Map(%s) = %+v, %v; want live.ErrRefused", id.ARN, r, err)
 	}
 }
 
@@ -217,7 +227,7 @@ func TestAPIServerConfigMap(t *testing.T) {
 		}
 	})
 
-	t.Run("RestartWithBrokenDataHasNoMappings", func(t *testing.T) {
+	t.Run("RestartWithBrokenDataDeniesAll", func(t *testing.T) {
 		name := uniqueName()
 		f := startBackend(t, c, ns, name)
 		f.waitApplied(f.put(seedAwsAuth))
@@ -230,8 +240,10 @@ func TestAPIServerConfigMap(t *testing.T) {
 		if o, _ := g.b.observed(); o.rv != brokenRV || !o.rejected {
 			t.Fatalf("after restart observed %+v, want resourceVersion %s rejected", o, brokenRV)
 		}
-		wantNotMapped(t, g.b, session("K10Basic", "bob"))
-		wantNotMapped(t, g.b, session("Admin", "alice"))
+		// Nothing good read since the restart: every review denied (not
+		// left to a later backend).
+		wantRefused(t, g.b, session("K10Basic", "bob"))
+		wantRefused(t, g.b, session("Admin", "alice"))
 		if g.loadErrors() != 1 || g.lastSuccess() != 0 {
 			t.Errorf("load errors %v, last success %v; want 1, 0", g.loadErrors(), g.lastSuccess())
 		}

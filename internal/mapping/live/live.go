@@ -35,7 +35,16 @@ type Holder struct {
 	metrics   *Metrics
 	// cur is nil until the source has been read once.
 	cur atomic.Pointer[rules.Table]
+	// refused is set while nothing good has been read from the source
+	// and its content was refused (Refuse with failClosed): every review
+	// is then denied, not left to a later backend, which would decide for
+	// identities this source may map differently or deny.
+	refused atomic.Bool
 }
+
+// ErrRefused is returned by Map while the source's content was refused and
+// nothing good was ever read from it.
+var ErrRefused = errors.New("the mapping source was refused and nothing good was read from it: denied until it is fixed")
 
 // New returns a holder for backend name that answers notSynced until the
 // first Load or Clear. opts are the matching options of every table it
@@ -69,8 +78,11 @@ func (h *Holder) Table() *rules.Table { return h.cur.Load() }
 // Map answers from the table in effect.
 func (h *Holder) Map(ctx context.Context, id mapping.Identity) (*mapping.Result, error) {
 	t := h.cur.Load()
-	if t == nil {
+	switch {
+	case t == nil:
 		return nil, h.notSynced
+	case h.refused.Load():
+		return nil, fmt.Errorf("%s: %w", h.name, ErrRefused)
 	}
 	return t.Map(ctx, id)
 }
@@ -78,11 +90,17 @@ func (h *Holder) Map(ctx context.Context, id mapping.Identity) (*mapping.Result,
 // Explain traces the table in effect.
 func (h *Holder) Explain(ctx context.Context, id mapping.Identity) mapping.Trace {
 	t := h.cur.Load()
-	if t == nil {
-		bt := mapping.BackendTrace{Backend: h.name, Err: h.notSynced}
-		return mapping.Trace{Identity: id, Backends: []mapping.BackendTrace{bt}, Err: h.notSynced}
+	var err error
+	switch {
+	case t == nil:
+		err = h.notSynced
+	case h.refused.Load():
+		err = fmt.Errorf("%s: %w", h.name, ErrRefused)
+	default:
+		return t.Explain(ctx, id)
 	}
-	return t.Explain(ctx, id)
+	bt := mapping.BackendTrace{Backend: h.name, Err: err}
+	return mapping.Trace{Identity: id, Backends: []mapping.BackendTrace{bt}, Err: err}
 }
 
 // Outcome is what one Load did.
@@ -163,12 +181,14 @@ func (h *Holder) Clear() {
 
 // Refuse counts a load that failed (unreadable or refused source). The
 // table in effect stays, unless failClosed: nothing good was ever read
-// from this source, so no mappings are in effect from it.
+// from this source, so it maps no one and denies every review (ErrRefused)
+// until a good load or Clear.
 func (h *Holder) Refuse(failClosed bool) {
 	h.metrics.LoadErrors.Inc()
 	h.metrics.LastSuccess.Set(0)
 	if failClosed {
 		h.clear()
+		h.refused.Store(true)
 	}
 }
 
@@ -178,6 +198,7 @@ func (h *Holder) clear() {
 }
 
 func (h *Holder) swap(t *rules.Table, skipped int) {
+	h.refused.Store(false)
 	h.cur.Store(t)
 	h.metrics.Invalid.Set(float64(skipped))
 	h.metrics.SetEntries(t)

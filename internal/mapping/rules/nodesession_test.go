@@ -82,3 +82,23 @@ func TestNodeSessionUsernameOnlyOnExactRole(t *testing.T) {
 type memberOf []string
 
 func (g memberOf) GroupsForUser(context.Context, string) ([]string, error) { return g, nil }
+
+// An allowlisted variant of the node username that the session name fills
+// in is held to the same rule: only an exact role ARN.
+func TestNodeSessionVariantsOnlyOnExactRole(t *testing.T) {
+	allow := []string{"system:node:{{SessionNameRaw}}", "system:node:{{SessionName}}.fargate"}
+	for _, u := range allow {
+		_, probs := rules.Build("T", []mapping.Entry{
+			at(role("arn:aws:iam::111122223333:role/fargate-*", u), mapping.SectionRoles, 0),
+		}, rules.Options{Logger: quietLogger(t), AllowReserved: allow})
+		if len(probs) != 1 || !strings.Contains(probs[0].Error(), "only allowed on an exact role ARN") {
+			t.Errorf("%s on a role pattern: problems %v, want it refused", u, joined(probs))
+		}
+		_, probs = rules.Build("T", []mapping.Entry{
+			at(role("arn:aws:iam::111122223333:role/fargate-pods", u), mapping.SectionRoles, 0),
+		}, rules.Options{Logger: quietLogger(t), AllowReserved: allow})
+		if len(probs) != 0 {
+			t.Errorf("%s on an exact role: %v", u, joined(probs))
+		}
+	}
+}

@@ -156,7 +156,10 @@ var nodeSessionUsername = "system:node:{{" + VarSessionName + "}}"
 // would become that node; users, groups and accounts have no session, so
 // it would render "system:node:" with an empty name.
 func checkNodeSession(e mapping.Entry) error {
-	if e.Username != nodeSessionUsername {
+	// Any node username the caller's session name fills in, allowlisted
+	// variants ({{SessionNameRaw}}, a suffix) included.
+	if !strings.HasPrefix(strings.ToLower(e.Username), "system:node:") ||
+		!strings.Contains(e.Username, "{{"+VarSessionName+"}}") && !strings.Contains(e.Username, "{{"+VarSessionNameRaw+"}}") {
 		return nil
 	}
 	if e.Kind == mapping.KindRole && !strings.Contains(e.ARN, "*") {
