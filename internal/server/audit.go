@@ -24,6 +24,18 @@ const (
 type metrics struct {
 	reviews  *prometheus.CounterVec
 	duration prometheus.Histogram
+	// byResult holds the reviews child of each known result, so a review
+	// costs no label hashing; it is read-only after newMetrics.
+	byResult map[string]prometheus.Counter
+}
+
+// countReview adds one review; a result outside the known set still counts.
+func (m *metrics) countReview(result string) {
+	if c, ok := m.byResult[result]; ok {
+		c.Inc()
+		return
+	}
+	m.reviews.WithLabelValues(result).Inc()
 }
 
 func newMetrics(reg *prometheus.Registry) (*metrics, error) {
@@ -43,8 +55,9 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
 	}
+	m.byResult = map[string]prometheus.Counter{}
 	for _, r := range []string{resultAllow, resultDeny, resultThrottled, resultError, resultBadRequest} {
-		m.reviews.WithLabelValues(r) // export zeros so rate() works from the start
+		m.byResult[r] = m.reviews.WithLabelValues(r) // also exports zeros so rate() works from the start
 	}
 	return m, nil
 }
@@ -61,7 +74,7 @@ func tokenHash(tok string) string {
 
 // record counts and audits one decision: exactly one INFO "review" line.
 func (s *Server) record(ctx context.Context, d *decision, apiVersion, remote string, took time.Duration) {
-	s.metrics.reviews.WithLabelValues(d.result).Inc()
+	s.metrics.countReview(d.result)
 	s.metrics.duration.Observe(took.Seconds())
 
 	decisionWord := "deny"
