@@ -14,11 +14,13 @@ func (s *Server) record(ctx context.Context, d *decision, apiVersion, remote str
 	if d.allow {
 		decisionWord = "allow"
 	}
-	attrs := []slog.Attr{
+	// Room for every attribute below, so the line is built without regrowing.
+	attrs := make([]slog.Attr, 0, 17)
+	attrs = append(attrs,
 		slog.String("decision", decisionWord),
 		slog.String("reason", d.reason),
 		slog.String("tokenHash", d.tokenHash),
-	}
+	)
 	if d.scrubbed {
 		attrs = append(attrs, slog.Bool("scrubbed", true))
 	} else {

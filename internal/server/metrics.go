@@ -25,8 +25,10 @@ type metrics struct {
 	duration   prometheus.Histogram
 	aiaLatency *prometheus.HistogramVec
 	// aiaByResult holds aiaLatency's children, looked up once: the review
-	// path then does no label hashing for them.
+	// path then does no label hashing for them. byResult does the same for
+	// reviews.
 	aiaByResult map[string]prometheus.Observer
+	byResult    map[string]prometheus.Counter
 }
 
 // newMetrics registers the review metrics, aws-iam-authenticator's latency
@@ -73,8 +75,9 @@ func newMetrics(reg *prometheus.Registry, certs *certReloader, version string, r
 		}
 	}
 	m.aiaLatency = aiacompat.Latency(reg)
+	m.byResult = map[string]prometheus.Counter{}
 	for _, r := range []string{resultAllow, resultDeny, resultThrottled, resultError, resultBadRequest} {
-		m.reviews.WithLabelValues(r) // export zeros so rate() works from the start
+		m.byResult[r] = m.reviews.WithLabelValues(r) // exports zeros too, so rate() works from the start
 	}
 	m.aiaByResult = make(map[string]prometheus.Observer, len(aiacompat.Results))
 	for _, r := range aiacompat.Results {
@@ -98,7 +101,11 @@ func buildRevision() (revision, goVersion string) {
 }
 
 func (m *metrics) observe(d *decision, took time.Duration) {
-	m.reviews.WithLabelValues(d.result).Inc()
+	if c, ok := m.byResult[d.result]; ok {
+		c.Inc()
+	} else {
+		m.reviews.WithLabelValues(d.result).Inc() // a result outside the known set still counts
+	}
 	m.duration.Observe(took.Seconds())
 	m.aiaByResult[aiaResult(d)].Observe(took.Seconds())
 }

@@ -124,38 +124,42 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) {
 		reject(http.StatusBadRequest, "bad_body", "could not read body", "")
 		return
 	}
-	var meta metav1.TypeMeta
-	if err := json.Unmarshal(body, &meta); err != nil {
-		reject(http.StatusBadRequest, "bad_json", "expected a TokenReview", "")
+	// v1 and v1beta1 TokenReviews have the same JSON shape, so one decode
+	// into the v1 type checks every field of either. Only when it fails is
+	// the body decoded again, for its TypeMeta alone, to name the problem.
+	// Unknown fields are tolerated: newer apiservers may add some.
+	var tr authv1.TokenReview
+	if err := json.Unmarshal(body, &tr); err != nil {
+		var meta metav1.TypeMeta
+		switch {
+		case json.Unmarshal(body, &meta) != nil:
+			reject(http.StatusBadRequest, "bad_json", "expected a TokenReview", "")
+		case meta.Kind != tokenReviewKind:
+			reject(http.StatusBadRequest, "bad_kind", "expected a TokenReview", "")
+		case !knownAPIVersion(meta.APIVersion):
+			reject(http.StatusBadRequest, "bad_api_version", "expected a TokenReview", "")
+		default:
+			reject(http.StatusBadRequest, "bad_json", "expected a TokenReview", meta.APIVersion)
+		}
 		return
 	}
-	if meta.Kind != tokenReviewKind {
+	if tr.Kind != tokenReviewKind {
 		reject(http.StatusBadRequest, "bad_kind", "expected a TokenReview", "")
 		return
 	}
-	// Unknown fields are tolerated: newer apiservers may add some.
-	var tok string
-	switch meta.APIVersion {
-	case authv1.SchemeGroupVersion.String():
-		var tr authv1.TokenReview
-		err = json.Unmarshal(body, &tr)
-		tok = tr.Spec.Token
-	case authv1beta1.SchemeGroupVersion.String():
-		var tr authv1beta1.TokenReview
-		err = json.Unmarshal(body, &tr)
-		tok = tr.Spec.Token
-	default:
+	if !knownAPIVersion(tr.APIVersion) {
 		reject(http.StatusBadRequest, "bad_api_version", "expected a TokenReview", "")
 		return
 	}
-	if err != nil {
-		reject(http.StatusBadRequest, "bad_json", "expected a TokenReview", meta.APIVersion)
-		return
-	}
+	meta, tok := tr.TypeMeta, tr.Spec.Token
 
 	d := s.decide(r.Context(), tok)
 	s.record(r.Context(), d, meta.APIVersion, r.RemoteAddr, s.now().Sub(start))
 	s.writeReview(w, meta.APIVersion, d)
+}
+
+func knownAPIVersion(v string) bool {
+	return v == authv1.SchemeGroupVersion.String() || v == authv1beta1.SchemeGroupVersion.String()
 }
 
 // isJSON accepts application/json with an optional utf-8 charset.
