@@ -88,7 +88,7 @@ func (b *builder) principal(backend string, i int, l rules.Listed) string {
 	n := Node{
 		ID:      fmt.Sprintf("principal:%s:%d", backend, i),
 		Kind:    KindPrincipal,
-		Label:   e.Kind.String() + " " + shortName(e),
+		Label:   label(e),
 		Backend: backend,
 		Detail:  []string{e.Kind.String() + ": " + e.Names(), "from " + backend + ": " + e.Origin.String()},
 	}
@@ -100,6 +100,13 @@ func (b *builder) principal(backend string, i int, l rules.Listed) string {
 		n.Detail = append(n.Detail, n.Reason)
 	}
 	return b.add(n)
+}
+
+func label(e mapping.Entry) string {
+	if e.Kind == mapping.KindSSO {
+		return e.Names()
+	}
+	return e.Kind.String() + " " + shortName(e)
 }
 
 // shortName drops the "arn:aws:iam::" prefix that every ARN label would

@@ -48,7 +48,8 @@
     var targets = data.nodes.filter(function (n) { return n.kind === 'binding' && vis[n.id] && nsOf(n) === ns; })
       .map(function (n) { return n.id; });
     var keep = reach(targets, 'down');
-    reach(targets, 'up', keep);
+    var up = reach(targets, 'up');
+    Object.keys(up).forEach(function (id) { keep[id] = true; });
     var out = {};
     Object.keys(keep).forEach(function (id) { if (vis[id]) { out[id] = true; } });
     return out;
