@@ -106,6 +106,7 @@ It reads aws-iam-authenticator's config files and flags unchanged.`,
 		NewVersionCommand(deps, streams),
 		NewExplainCommand(deps, streams),
 		NewGraphCommand(deps, streams),
+		NewExportCommand(deps, streams),
 	)
 	for _, sub := range root.Commands() {
 		if slices.Contains(aiaCommands, sub.Name()) {

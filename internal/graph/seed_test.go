@@ -58,7 +58,9 @@ func user(n string) rbacv1.Subject  { return rbacv1.Subject{Kind: rbacv1.UserKin
 func clusterRole(n string) rbacv1.RoleRef {
 	return rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: n}
 }
-func role(n string) rbacv1.RoleRef { return rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: n} }
+func role(n string) rbacv1.RoleRef {
+	return rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: n}
+}
 
 // seedRBAC is the seed scenario's RBAC: K10's ClusterRole bound to
 // k10:basic cluster-wide, alice's Role in "apps", dev as viewers of "apps"
