@@ -83,11 +83,12 @@ func (p *planner) group(ctx context.Context, backend string, e mapping.Entry) {
 		p.skip(backend, e, "mapGroups: no AWS credentials to list the group's members with IAM GetGroup")
 		return
 	}
-	a, err := arn.Parse(e.ARN)
-	if err != nil {
-		p.skip(backend, e, "group ARN does not parse: %v", err)
+	parts := strings.SplitN(e.ARN, ":", 6)
+	if len(parts) != 6 || !strings.HasPrefix(parts[5], "group/") {
+		p.skip(backend, e, "group ARN does not parse: want arn:PARTITION:iam::ACCOUNT:group/NAME")
 		return
 	}
+	account := parts[4]
 	name := e.ARN[strings.LastIndex(e.ARN, "/")+1:]
 	var members []string
 	pages := iam.NewGetGroupPaginator(p.o.IAM, &iam.GetGroupInput{GroupName: aws.String(name)})
@@ -109,8 +110,8 @@ func (p *planner) group(ctx context.Context, backend string, e mapping.Entry) {
 	p.skip(backend, e, "mapGroups has no access-entry equivalent: its %d current members are exported as user entries (members added later get nothing)", len(members))
 	for _, m := range members {
 		ma, err := arn.Parse(m)
-		if err != nil || ma.AccountID != a.AccountID {
-			p.skip(backend, e, "member %s of group %s is not a user of account %s", m, name, a.AccountID)
+		if err != nil || ma.AccountID != account {
+			p.skip(backend, e, "member %s of group %s is not a user of account %s", m, name, account)
 			continue
 		}
 		u := e

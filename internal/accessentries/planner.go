@@ -77,6 +77,9 @@ func (p *planner) entry(ctx context.Context, backend string, l rules.Listed) {
 		p.skip(backend, e, "pattern: an access entry names one principal; create one for each %s that matches", e.Kind)
 		return
 	}
+	if k, ok := keyOfWritten(e); ok && p.decided(backend, e, k) {
+		return
+	}
 	pr, err := p.resolve(ctx, e)
 	if err != nil {
 		p.skip(backend, e, "%v", err)
@@ -157,12 +160,7 @@ func (p *planner) role(ctx context.Context, e mapping.Entry, partition, account,
 // decides for pr.
 func (p *planner) export(ctx context.Context, backend string, e mapping.Entry, pr principal) {
 	k := key(pr.arn)
-	if by, ok := p.denied[k]; ok {
-		p.skip(backend, e, "the server denies this principal: %s is refused and decides first", by)
-		return
-	}
-	if by, ok := p.claimed[k]; ok {
-		p.skip(backend, e, "principal %s is already exported from %s, which the server asks first; EKS takes one access entry per principal", pr.arn, by)
+	if p.decided(backend, e, k) {
 		return
 	}
 	x := Export{Backend: backend, Origin: e.Origin, Names: e.Names(),
@@ -196,6 +194,19 @@ func (p *planner) export(ctx context.Context, backend string, e mapping.Entry, p
 	}
 	p.claimed[k] = backend + " " + e.Origin.String()
 	p.plan.Exports = append(p.plan.Exports, x)
+}
+
+// decided skips e when an earlier entry decides for its principal k.
+func (p *planner) decided(backend string, e mapping.Entry, k string) bool {
+	if by, ok := p.denied[k]; ok {
+		p.skip(backend, e, "the server denies this principal: %s is refused and decides first", by)
+		return true
+	}
+	if by, ok := p.claimed[k]; ok {
+		p.skip(backend, e, "principal already exported from %s, which the server asks first; EKS takes one access entry per principal", by)
+		return true
+	}
+	return false
 }
 
 // standard fills a STANDARD entry's username, groups and policies.
@@ -242,6 +253,14 @@ func (w wideEntry) covers(principalARN string) bool {
 	if w.account != "" {
 		a, err := arn.Parse(principalARN)
 		return err == nil && a.AccountID == w.account
+	}
+	// Patterns match what STS reports: a role's ARN without its path.
+	a, err := arn.Parse(principalARN)
+	if err != nil {
+		return false
+	}
+	if a.Type == arn.TypeRole {
+		principalARN = "arn:" + a.Partition + ":iam::" + a.AccountID + ":role/" + a.Name
 	}
 	return globMatch(w.pattern, principalARN)
 }
