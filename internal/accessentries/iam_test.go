@@ -26,10 +26,10 @@ func createRole(t *testing.T, c *iam.Client, path, name string) (arnOut, id stri
 // iamWorld is a moto IAM account with a node role and an admin role under
 // paths, an SSO permission set's role, and a group with two users.
 type iamWorld struct {
-	client                   *iam.Client
+	client                          *iam.Client
 	node, admin, sso, pinned, other string
-	pinnedID                 string
-	carol, dave              string
+	pinnedID                        string
+	carol, dave                     string
 }
 
 func newIAMWorld(t *testing.T) *iamWorld {

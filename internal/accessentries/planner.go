@@ -127,33 +127,50 @@ func (p *planner) resolve(ctx context.Context, e mapping.Entry) (principal, erro
 // role finds the role's full ARN. path is "" when the entry has none
 // (aws-auth entries must not have one), "/" or "/a/b/" otherwise.
 func (p *planner) role(ctx context.Context, e mapping.Entry, partition, account, name, path, note string) (principal, error) {
-	if path != "" && e.UserID == "" {
-		return principal{arn: fmt.Sprintf("arn:%s:iam::%s:role%s%s", partition, account, path, name), role: true, note: note}, nil
-	}
+	written := fmt.Sprintf("arn:%s:iam::%s:role%s%s", partition, account, path, name)
 	if p.o.IAM == nil {
-		if path == "" {
+		switch {
+		case e.UserID != "":
+			return principal{}, fmt.Errorf("pinned to unique id %s and no AWS credentials to check it with IAM GetRole: the server denies a re-created role, an access entry would not", e.UserID)
+		case path == "":
 			return principal{}, fmt.Errorf("role written without its path and no AWS credentials to ask IAM GetRole for it: EKS needs the role's full ARN (give credentials for account %s, or write the ARN with its path in a -c file)", account)
 		}
-		return principal{}, fmt.Errorf("pinned to unique id %s and no AWS credentials to check it with IAM GetRole: the server denies a re-created role, an access entry would not", e.UserID)
+		return principal{arn: written, role: true, note: join(note, "path as written, not checked with IAM (no AWS credentials)")}, nil
 	}
 	got, err := p.getRole(ctx, name)
-	if err != nil {
+	var ga arn.ARN
+	if err == nil {
+		ga, err = arn.Parse(got.arn)
+	}
+	sameAccount := err == nil && ga.AccountID == account && ga.Partition == partition
+	switch {
+	case !sameAccount && path != "" && e.UserID == "":
+		// Another account's role: these credentials cannot see it.
+		why := "IAM answered for another account"
+		if err != nil {
+			why = err.Error()
+		}
+		return principal{arn: written, role: true, note: join(note, "path as written, not checked with IAM ("+why+")")}, nil
+	case err != nil:
 		return principal{}, fmt.Errorf("cannot find the role's path: %w", err)
-	}
-	ga, err := arn.Parse(got.arn)
-	if err != nil || ga.AccountID != account || ga.Partition != partition {
+	case !sameAccount:
 		return principal{}, fmt.Errorf("IAM GetRole answered %s, which is not in account %s: use credentials of that account", got.arn, account)
-	}
-	if path != "" && got.arn != fmt.Sprintf("arn:%s:iam::%s:role%s%s", partition, account, path, name) {
+	case path != "" && got.arn != written:
 		return principal{}, fmt.Errorf("written with path %s, but the role in IAM is %s", path, got.arn)
-	}
-	if e.UserID != "" && e.UserID != got.id {
+	case e.UserID != "" && e.UserID != got.id:
 		return principal{}, fmt.Errorf("pinned to unique id %s, but the role's id is now %s (re-created?): the server denies it", e.UserID, got.id)
 	}
 	if path == "" {
-		note = strings.TrimPrefix(note+"; ", "; ") + "path from IAM GetRole"
+		note = join(note, "path from IAM GetRole")
 	}
 	return principal{arn: got.arn, role: true, note: note}, nil
+}
+
+func join(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 // export writes the calls for e as principal pr, unless an earlier entry
