@@ -25,7 +25,7 @@ PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
 CONTROLPLANE_DIR := $(or $(IAMGATE_BUILD_CACHE),$(HOME)/.cache/iamgate)/k8s-v1.33.13/bin
 export KUBEBUILDER_ASSETS := $(CONTROLPLANE_DIR)
 
-.PHONY: all build demo test vet unit fuzz bench install clean controlplane dist dist-check
+.PHONY: all build demo test vet unit fuzz bench install clean controlplane deps dist dist-check
 
 all: build
 
@@ -46,9 +46,19 @@ test: vet unit fuzz
 vet:
 	$(GO) vet ./...
 
-unit: controlplane
-	$(GO) test -race -count=1 -timeout 20m ./...
+unit: controlplane deps
+	IAMGATE_REQUIRE_TOOLS=1 $(GO) test -race -count=1 -timeout 20m ./...
 	cd test/monitoring && $(GO) test -count=1 ./...
+
+# Graphviz and Chromium for the graph tests (dot renders the DOT output; a
+# headless Chromium loads the HTML page). Installed from Debian only when
+# missing (apt-get needs root, as on CI); "unit" then sets
+# IAMGATE_REQUIRE_TOOLS so a test that cannot find them fails instead of
+# skipping. A bare "go test" without them skips those tests and says why.
+deps:
+	@command -v dot >/dev/null && command -v chromium >/dev/null || { \
+		echo "installing graphviz and chromium for the graph tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphviz chromium; }
 
 # Builds kube-apiserver and etcd once (about 10 minutes); seconds afterwards.
 controlplane:

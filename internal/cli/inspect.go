@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/iamgate/iamgate/internal/config"
 	"github.com/iamgate/iamgate/internal/mapping"
@@ -153,4 +155,23 @@ func notReady(bs *backends) string {
 		}
 	}
 	return fmt.Sprint(names)
+}
+
+// restConfig is the kubeconfig the admin commands read RBAC through:
+// --kubeconfig, else $KUBECONFIG. ok is false when neither is set (the
+// commands then say the RBAC side was not read rather than guess).
+func (f *adminFlags) restConfig(getenv func(string) string) (rc *rest.Config, ok bool, err error) {
+	path := f.kubeconfig
+	if path == "" {
+		path = getenv("KUBECONFIG")
+	}
+	if path == "" {
+		return nil, false, nil
+	}
+	rc, err = clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		return nil, true, fmt.Errorf("kubeconfig %s: %w", path, err)
+	}
+	rc.UserAgent = "iamgate-diagnostics"
+	return rc, true, nil
 }

@@ -104,6 +104,9 @@ It reads aws-iam-authenticator's config files and flags unchanged.`,
 		NewKubeconfigCommand(deps, streams),
 		NewResolveIDsCommand(deps, streams),
 		NewVersionCommand(deps, streams),
+		NewExplainCommand(deps, streams),
+		NewGraphCommand(deps, streams),
+		NewExportCommand(deps, streams),
 	)
 	for _, sub := range root.Commands() {
 		if slices.Contains(aiaCommands, sub.Name()) {
