@@ -7,7 +7,7 @@ import (
 
 	"github.com/iamgate/iamgate/internal/mapping/awsauth"
 	"github.com/iamgate/iamgate/internal/mapping/rules"
-	"github.com/iamgate/iamgate/internal/testutil/moto"
+	"github.com/iamgate/iamgate/internal/testsupport/moto"
 )
 
 func TestMain(m *testing.M) { moto.Main(m) }

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/iamgate/iamgate/internal/testutil/moto"
+	"github.com/iamgate/iamgate/internal/testsupport/moto"
 )
 
 // python3 with botocore, as aws-cli installs it; CI has both.

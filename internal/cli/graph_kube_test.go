@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/iamgate/iamgate/internal/graph/browsertest"
-	"github.com/iamgate/iamgate/test/kube"
+	"github.com/iamgate/iamgate/internal/testsupport/kube"
 )
 
 // seedAWSAuthManifest is the seed scenario's aws-auth, as eksctl writes it.

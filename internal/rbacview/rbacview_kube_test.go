@@ -11,7 +11,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/iamgate/iamgate/internal/rbacview"
-	"github.com/iamgate/iamgate/test/kube"
+	"github.com/iamgate/iamgate/internal/testsupport/kube"
 )
 
 func kubectl(t *testing.T, kubeconfig string, args ...string) {
