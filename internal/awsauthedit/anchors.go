@@ -49,4 +49,3 @@ func walk(n *yaml.Node, f func(*yaml.Node)) {
 		walk(c, f)
 	}
 }
-

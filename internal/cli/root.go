@@ -103,6 +103,9 @@ It reads aws-iam-authenticator's config files and flags unchanged.`,
 		NewInitCommand(deps, streams),
 		NewKubeconfigCommand(deps, streams),
 		NewResolveIDsCommand(deps, streams),
+		NewAddCommand(deps, streams),
+		NewRemoveCommand(deps, streams),
+		NewMappingsCommand(deps, streams),
 		NewVersionCommand(deps, streams),
 	)
 	for _, sub := range root.Commands() {
