@@ -59,9 +59,9 @@ func (d *doc) contentEnd(i int) int {
 }
 
 // headStart is the first line of the comment block directly above item
-// i's dash (the dash's own line when there is none). A block starting on
-// the text's first line, above the first item, is the list's header and
-// stays.
+// i's dash (the dash's own line when there is none). A comment separated
+// from the item by a blank line (a header above the list, say) is not the
+// item's.
 func (d *doc) headStart(i int) int {
 	l := d.dashLine(i)
 	low := 1
@@ -71,9 +71,6 @@ func (d *doc) headStart(i int) int {
 	s := l
 	for s-1 >= low && commentAt(d.line(s-1), 0) {
 		s--
-	}
-	if i == 0 && s == 1 {
-		return l
 	}
 	return s
 }

@@ -63,8 +63,7 @@ func Replace(section, text string, index int, e mapping.Entry) (string, error) {
 }
 
 // Remove deletes the entries at indexes, with the comment lines directly
-// above each (a comment block at the very top of the text is kept: it
-// describes the list). An entry that defines an anchor another entry
+// above each (a comment separated from the entry by a blank line stays). An entry that defines an anchor another entry
 // aliases is refused: removing it would change the other entry.
 func Remove(section, text string, indexes []int) (string, error) {
 	d, err := parse(section, text)

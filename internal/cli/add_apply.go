@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -68,7 +69,11 @@ func editRules(f *editFlags, deps Deps) (rules.Options, error) {
 		}
 	}
 	c.Default()
-	return mappingOptions(c, f.backend), nil
+	o := mappingOptions(c, f.backend)
+	// What Build would log (risky entries, inactive sections) reaches the
+	// user as lint findings instead.
+	o.Logger = slog.New(slog.DiscardHandler)
+	return o, nil
 }
 
 func editRESTConfig(f *editFlags) (*rest.Config, error) {
