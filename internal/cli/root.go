@@ -104,6 +104,7 @@ It reads aws-iam-authenticator's config files and flags unchanged.`,
 		NewKubeconfigCommand(deps, streams),
 		NewResolveIDsCommand(deps, streams),
 		NewVersionCommand(deps, streams),
+		NewLintCommand(deps, streams),
 	)
 	for _, sub := range root.Commands() {
 		if slices.Contains(aiaCommands, sub.Name()) {

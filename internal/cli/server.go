@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"github.com/iamgate/iamgate/internal/admission"
+	"github.com/iamgate/iamgate/internal/lint"
 	"io"
 	"log/slog"
 
@@ -111,6 +113,7 @@ func runServer(cmd *cobra.Command, o *serverFlags, deps Deps, streams Streams) e
 		Registry:         reg,
 		Now:              deps.Now,
 		Version:          Version,
+		Admission:        admission.New(admission.Config{Lint: lint.Options{Rules: mappingOptions(c, config.BackendEKSConfigMap)}, Logger: log}),
 	})
 	if err != nil {
 		return fmt.Errorf("start server: %w", err)
