@@ -2,8 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"github.com/iamgate/iamgate/internal/admission"
-	"github.com/iamgate/iamgate/internal/lint"
 	"io"
 	"log/slog"
 
@@ -11,8 +9,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/iamgate/iamgate/internal/admission"
 	"github.com/iamgate/iamgate/internal/certs"
 	"github.com/iamgate/iamgate/internal/config"
+	"github.com/iamgate/iamgate/internal/lint"
 	"github.com/iamgate/iamgate/internal/mapping"
 	"github.com/iamgate/iamgate/internal/mapping/rules"
 	"github.com/iamgate/iamgate/internal/metrics/aiacompat"
