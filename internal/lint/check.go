@@ -1,6 +1,9 @@
 package lint
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/iamgate/iamgate/internal/mapping"
 	"github.com/iamgate/iamgate/internal/mapping/rules"
 )
@@ -55,7 +58,8 @@ func check(entries []mapping.Entry, problems []mapping.Problem, infos map[infoKe
 	}
 	t, built := rules.Build("lint", entries, ro)
 	for _, p := range built {
-		fs = append(fs, fromProblem(p, infos[infoKey{p.Origin.Section, p.Origin.Index}]))
+		info := infos[infoKey{p.Origin.Section, p.Origin.Index}]
+		fs = append(fs, fromProblem(fieldLine(p, info), info))
 		refused[infoKey{p.Origin.Section, p.Origin.Index}] = true
 	}
 	// Values are checked on every entry as written, refused ones too: a
@@ -114,13 +118,24 @@ func dropCovered(fs []Finding) []Finding {
 	}
 	out := fs[:0]
 	for _, f := range fs {
-		if generic[f.Rule] && f.Index >= 0 && specific[infoKey{f.Section, f.Index}] && !f.fatal {
-			continue
+		k := infoKey{f.Section, f.Index}
+		if generic[f.Rule] && f.Index >= 0 && specific[k] {
+			if !f.fatal {
+				continue
+			}
+			if i := slices.IndexFunc(fs, func(g Finding) bool { return g.Rule == "placeholder" && g.Section == k.section && g.Index == k.index }); i >= 0 {
+				if !strings.HasSuffix(fs[i].Message, refusesSource) {
+					fs[i].Message += refusesSource
+				}
+				continue
+			}
 		}
 		out = append(out, f)
 	}
 	return out
 }
+
+const refusesSource = " (iamgate refuses this whole source and keeps its last good mappings)"
 
 // covers are the rules whose error explains an entry's refusal better
 // than the parser's message; generic are the parser-derived rules they
@@ -133,6 +148,6 @@ var (
 	generic = map[string]bool{
 		"unknown-field": true, "invalid-entry": true, "malformed-arn": true,
 		"role-in-mapusers": true, "user-in-maproles": true, "wrong-type": true,
-		"invalid-account": true,
+		"invalid-account": true, "unknown-template": true, "bad-template": true,
 	}
 )

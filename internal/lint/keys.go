@@ -45,7 +45,7 @@ func (e *entryInfo) lineOf(keys ...string) int {
 	}
 	for _, k := range keys {
 		if f, ok := e.fields[k]; ok {
-			return f.valLine
+			return f.keyLine
 		}
 	}
 	return e.line
@@ -104,7 +104,7 @@ func walkSection(s *section, f format) ([]Finding, map[infoKey]*entryInfo) {
 		infos[infoKey{s.name, i}] = info
 		if s.name == mapping.SectionAccounts {
 			if e.Kind == yaml.ScalarNode {
-				info.fields["account"] = field{val: e.Value, isScalar: true, valLine: e.Line + off}
+				info.fields["account"] = field{val: e.Value, isScalar: true, keyLine: e.Line + off, valLine: e.Line + off}
 			}
 			continue
 		}

@@ -160,7 +160,23 @@ func (l *fileLinter) configMap(r *yaml.Node, top map[string]*yaml.Node) {
 		l.add(Error, "data-not-mapping", data.Line, -1, "", "data must be a mapping of keys to strings; the API server refuses this ConfigMap")
 		return
 	}
-	src := awsauth.Source{Backend: "EKSConfigMap", Object: obj, File: l.file}
+	l.configMapData(data, awsauth.Source{Backend: "EKSConfigMap", Object: obj, File: l.file})
+}
+
+// isDataFragment reports whether the mapping r holds its sections as
+// strings, as ConfigMap data does.
+func isDataFragment(r *yaml.Node) bool {
+	for i := 0; i+1 < len(r.Content); i += 2 {
+		if slices.Contains(awsauth.Sections, r.Content[i].Value) {
+			v := r.Content[i+1]
+			return v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str"
+		}
+	}
+	return false
+}
+
+// configMapData checks the data mapping of an aws-auth ConfigMap.
+func (l *fileLinter) configMapData(data *yaml.Node, src awsauth.Source) {
 	var secs []section
 	for i := 0; i+1 < len(data.Content); i += 2 {
 		k, v := data.Content[i], data.Content[i+1]
@@ -227,7 +243,13 @@ func (l *fileLinter) configFile(r *yaml.Node) {
 }
 
 // dynamicFile checks aws-iam-authenticator's dynamic file (JSON or YAML).
+// A document whose sections are strings is the data of an aws-auth
+// ConfigMap written on its own (mapRoles: |), and read as such.
 func (l *fileLinter) dynamicFile(r *yaml.Node) {
+	if isDataFragment(r) {
+		l.configMapData(r, awsauth.Source{Backend: "EKSConfigMap", Object: "kube-system/aws-auth", File: l.file})
+		return
+	}
 	src := awsauth.Source{Backend: "DynamicFile", Object: l.file, File: l.file}
 	for i := 0; i+1 < len(r.Content); i += 2 {
 		k := r.Content[i]

@@ -21,7 +21,7 @@ type problemRule struct {
 var problemRules = []problemRule{
 	{"yaml-syntax", func(p mapping.Problem, m string) bool {
 		return p.Origin.Index < 0 && (strings.HasPrefix(m, "invalid YAML") || strings.Contains(m, "more than one YAML document"))
-	}, "fix the YAML; aws-iam-authenticator drops the whole section when it cannot parse it, nodes included"},
+	}, "fix the YAML (the parser names the line where it gave up: the mistake can be a line or two before); aws-iam-authenticator drops the whole section when it cannot parse it, nodes included"},
 	{"section-not-list", func(p mapping.Problem, m string) bool {
 		return p.Origin.Index < 0 && strings.HasPrefix(m, "must be a list")
 	}, "write the section as a YAML list (\"- rolearn: …\"); aws-iam-authenticator drops the whole section, every mapping in it (nodes included), and iamgate refuses the source and keeps its last good mappings"},
@@ -57,6 +57,24 @@ var problemRules = []problemRule{
 	{"invalid-entry", func(mapping.Problem, string) bool { return true }, ""},
 }
 
+// fieldLine puts a rules.Build problem, which names only its entry, on the
+// line of the field it is about.
+func fieldLine(p mapping.Problem, info *entryInfo) mapping.Problem {
+	if info == nil || p.Err == nil {
+		return p
+	}
+	msg := p.Err.Error()
+	for _, k := range []string{"username", "groups", "userid"} {
+		if strings.HasPrefix(msg, k) {
+			if l := info.lineOf(k); l > 0 {
+				p.Origin.Line = l
+			}
+			break
+		}
+	}
+	return p
+}
+
 // fromProblem turns a server problem into a finding.
 func fromProblem(p mapping.Problem, _ *entryInfo) Finding {
 	msg := "unknown problem"
@@ -84,7 +102,7 @@ func fromProblem(p mapping.Problem, _ *entryInfo) Finding {
 	switch {
 	case f.Index < 0:
 	case p.Fatal:
-		msg += " (iamgate refuses this whole source and keeps its last good mappings)"
+		msg += refusesSource
 	default:
 		msg += " (iamgate skips this entry)"
 	}

@@ -85,6 +85,13 @@ func sectionFromText(name, text string, src awsauth.Source, lines scalarLines) s
 	if err != nil && !errors.Is(err, io.EOF) {
 		// Let the server's parser say it, in its words.
 		_, s.pre = awsauth.ParseSectionYAML(name, []byte(text), src)
+		for i := range s.pre {
+			if p := &s.pre[i]; p.Origin.Line == 0 {
+				if n := lineInError(p.Err); n > 0 {
+					p.Origin.Line = n + lines.offset
+				}
+			}
+		}
 		return s
 	}
 	if len(doc.Content) > 0 {

@@ -118,7 +118,7 @@ func valueRules(e mapping.Entry, info *entryInfo) []Finding {
 		switch {
 		case isARN:
 			out = append(out, arnValueRules(v, add)...)
-		case lk == mapping.SectionAccounts || lk == "account" || lk == "sso.accountid":
+		case lk == strings.ToLower(mapping.SectionAccounts) || lk == "account" || lk == "sso.accountid":
 			if !arn.IsAccountID(v.text) {
 				add(Error, "account-id", v.line, fmt.Sprintf("%s %q is not a 12-digit account id; write the account's 12 digits, quoted", v.key, v.text))
 			} else if v.text == exampleAccount {
