@@ -27,7 +27,14 @@ const maxDocs = 10000
 // to check is an error finding.
 func File(file string, data []byte, o Options) []Finding {
 	l := &fileLinter{file: file, data: data, o: o}
-	return l.run()
+	fs := l.run()
+	// The YAML parser can name the line after the last one at the end of
+	// the input.
+	last := bytes.Count(data, []byte("\n")) + 1
+	for i := range fs {
+		fs[i].Line = min(fs[i].Line, last)
+	}
+	return fs
 }
 
 type fileLinter struct {
@@ -124,10 +131,21 @@ func (l *fileLinter) document(r *yaml.Node, in string) {
 	case keys["server"] != nil || keys["clusterid"] != nil:
 		l.found++
 		l.configFile(r)
-	case keys["maproles"] != nil || keys["mapusers"] != nil || keys["mapaccounts"] != nil || keys["mapgroups"] != nil:
+	case hasSectionLikeKey(r):
+		// a dynamic file, or data written on its own; a near miss
+		// ("mapRole") counts, to be reported
 		l.found++
 		l.dynamicFile(r)
 	}
+}
+
+func hasSectionLikeKey(r *yaml.Node) bool {
+	for i := 0; i+1 < len(r.Content); i += 2 {
+		if suggest(r.Content[i].Value, sectionKeys) != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func scalar(n *yaml.Node) string {
