@@ -78,8 +78,10 @@ func reviewConfigMap(req *admissionv1.AdmissionRequest, o lint.Options) *admissi
 		var old corev1.ConfigMap
 		if err := json.Unmarshal(req.OldObject.Raw, &old); err == nil {
 			before, _, _ := awsauth.ParseData(old.Data, src)
-			after, _, _ := awsauth.ParseData(cm.Data, src)
-			lost = lockout(before, after)
+			after, ps, _ := awsauth.ParseData(cm.Data, src)
+			if !mapping.HasFatal(ps) { // else the lint errors say it all: nothing new loads
+				lost = lockout(before, after)
+			}
 		}
 	}
 	return answer(fs, lost)
