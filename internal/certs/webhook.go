@@ -1,6 +1,7 @@
 package certs
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -65,7 +66,7 @@ func ValidatingWebhook(host string, port int, caPEM []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode validating webhook: %w", err)
 	}
-	return data, nil
+	return bytes.Replace(data, []byte("  creationTimestamp: null\n"), nil, 1), nil
 }
 
 // WriteValidatingWebhook writes ValidatingWebhook's manifest to path.
