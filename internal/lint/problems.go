@@ -2,6 +2,7 @@ package lint
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 
 	"github.com/iamgate/iamgate/internal/arn"
@@ -57,6 +58,8 @@ var problemRules = []problemRule{
 	{"invalid-entry", func(mapping.Problem, string) bool { return true }, ""},
 }
 
+var yamlLineRe = regexp.MustCompile(`yaml: line \d+: `)
+
 // fieldLine puts a rules.Build problem, which names only its entry, on the
 // line of the field it is about.
 func fieldLine(p mapping.Problem, info *entryInfo) mapping.Problem {
@@ -91,6 +94,11 @@ func fromProblem(p mapping.Problem, _ *entryInfo) Finding {
 			continue
 		}
 		f.Rule = r.id
+		if r.id == "yaml-syntax" {
+			// The parser's own line counts in the value; the finding's
+			// line is the file's.
+			msg = yamlLineRe.ReplaceAllString(msg, "yaml: ")
+		}
 		if p.Names != "" {
 			msg = p.Names + ": " + msg
 		}

@@ -89,6 +89,7 @@ func testAdmissionBrokenEdit(t *testing.T, c *cluster) {
 	if err == nil {
 		t.Fatal("kubectl apply of a broken aws-auth succeeded")
 	}
+	t.Logf("kubectl apply (broken):\n%s", errOut)
 	for _, want := range []string{`admission webhook "aws-auth.iamgate.io" denied the request`, "mapRoles line 18:", "[yaml-syntax]"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("kubectl's error lacks %q:\n%s", want, errOut)
@@ -114,6 +115,7 @@ func testAdmissionWarning(t *testing.T, c *cluster) {
 	if err != nil {
 		t.Fatalf("kubectl apply of a warning-only edit: %v\n%s", err, errOut)
 	}
+	t.Logf("kubectl apply (warning):\n%s", errOut)
 	if !strings.Contains(errOut, "Warning: mapRoles line 16: the role ARN has the path /teams/") || !strings.Contains(errOut, "[role-path]") {
 		t.Errorf("kubectl did not show iamgate's role-path warning:\n%s", errOut)
 	}
@@ -136,6 +138,7 @@ func testAdmissionNodeRole(t *testing.T, c *cluster) {
 	if err == nil || !strings.Contains(errOut, "removes the last node-role entry") || !strings.Contains(errOut, "iamgate.io/allow-lockout") {
 		t.Fatalf("removing the node role: err %v\n%s", err, errOut)
 	}
+	t.Logf("kubectl apply (node role removed):\n%s", errOut)
 	annotated := strings.Replace(awsAuth(awsAuthAdminRole, awsAuthK10Role), "  namespace: kube-system\n",
 		"  namespace: kube-system\n  annotations:\n    iamgate.io/allow-lockout: \"true\"\n", 1)
 	if _, errOut, err := applyManifest(t, c, annotated); err != nil {
@@ -152,6 +155,7 @@ func testAdmissionDelete(t *testing.T, c *cluster) {
 	if err == nil || !strings.Contains(errOut, "refusing to delete kube-system/aws-auth") || !strings.Contains(errOut, "iamgate.io/allow-delete=true") {
 		t.Fatalf("delete: err %v\n%s", err, errOut)
 	}
+	t.Logf("kubectl delete:\n%s", errOut)
 }
 
 // With the webhook gone (as when iamgate is down: failurePolicy Ignore),
