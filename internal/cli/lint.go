@@ -143,6 +143,7 @@ func printFindings(w io.Writer, fs []lint.Finding, output string) error {
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		return enc.Encode(fs)
 	}
 	for _, f := range fs {

@@ -56,10 +56,12 @@ func docExamples(t *testing.T, dir string) []docExample {
 			}
 			ex := docExample{name: filepath.Base(f) + "#" + strconv.Itoa(i), body: body, bad: badCommentRe.MatchString(body)}
 			if i+1 < len(blocks) && blocks[i+1][1] == "text" {
-				for _, r := range refusedRe.FindAllStringSubmatch(blocks[i+1][2], -1) {
-					ex.bad = true
-					if n, err := strconv.Atoi(r[1]); err == nil {
-						ex.lines = append(ex.lines, n)
+				for _, re := range []*regexp.Regexp{refusedRe, lintErrorRe} {
+					for _, r := range re.FindAllStringSubmatch(blocks[i+1][2], -1) {
+						ex.bad = true
+						if n, err := strconv.Atoi(r[1]); err == nil {
+							ex.lines = append(ex.lines, n)
+						}
 					}
 				}
 			}
@@ -68,6 +70,9 @@ func docExamples(t *testing.T, dir string) []docExample {
 	}
 	return out
 }
+
+// lintErrorRe is iamgate lint's own error line: "FILE:N: error: …".
+var lintErrorRe = regexp.MustCompile(`(?m)^\S+:(\d+): error: `)
 
 // TestDocsExamples lints every aws-auth example in docs/, read from the
 // markdown so that docs and linter cannot drift apart: a good example
