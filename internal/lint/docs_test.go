@@ -29,7 +29,7 @@ type docExample struct {
 
 // refusedRe is the server refusing an entry, in the output a docs example
 // is followed by: "error: … mapRoles[1] (line 6): …" or the skip log line.
-var refusedRe = regexp.MustCompile(`error: [^\n]*map(?:Roles|Users|Groups|Accounts)\[\d+\](?: \(line (\d+)\))?|skipped invalid mapping entry`)
+var refusedRe = regexp.MustCompile(`error: [^\n]*map(?:Roles|Users|Groups|Accounts)\[\d+\](?: \(line (\d+)\))?|skipped invalid mapping entry|denied the request: iamgate refused`)
 
 func docExamples(t *testing.T, dir string) []docExample {
 	t.Helper()

@@ -97,7 +97,7 @@ func fromProblem(p mapping.Problem, _ *entryInfo) Finding {
 		if r.id == "yaml-syntax" {
 			// The parser's own line counts in the value; the finding's
 			// line is the file's.
-			msg = yamlLineRe.ReplaceAllString(msg, "yaml: ")
+			msg = yamlLineRe.ReplaceAllString(msg, "")
 		}
 		if p.Names != "" {
 			msg = p.Names + ": " + msg
