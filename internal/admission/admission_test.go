@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -47,6 +48,8 @@ func reviewOf(op admissionv1.Operation, obj, old []byte) []byte {
 	return b
 }
 
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
 // server is the handler on a real TLS listener.
 func server(t *testing.T, h http.Handler) *httptest.Server {
 	t.Helper()
@@ -77,7 +80,7 @@ func post(t *testing.T, s *httptest.Server, ctype string, body []byte) (int, *ad
 }
 
 func TestDecisions(t *testing.T) {
-	s := server(t, New(Config{}))
+	s := server(t, New(Config{Logger: quiet}))
 	good := cm(nodeRoles, nil)
 	cases := []struct {
 		name     string
@@ -123,7 +126,7 @@ func TestAtMostTenFindings(t *testing.T) {
 	for i := 0; i < 14; i++ {
 		b.WriteString("- rolearn: <role-arn>\n  username: x\n")
 	}
-	_, r, _ := post(t, server(t, New(Config{})), "application/json", reviewOf(admissionv1.Create, cm(b.String(), nil), nil))
+	_, r, _ := post(t, server(t, New(Config{Logger: quiet})), "application/json", reviewOf(admissionv1.Create, cm(b.String(), nil), nil))
 	if r.Allowed || strings.Count(r.Result.Message, "[placeholder]") != MaxFindings || !strings.Contains(r.Result.Message, "and 4 more") {
 		t.Fatalf("%s", r.Result.Message)
 	}
@@ -132,7 +135,7 @@ func TestAtMostTenFindings(t *testing.T) {
 // TestStrictRequests: anything but one well-formed AdmissionReview v1 is
 // refused with a 4xx, never a 500.
 func TestStrictRequests(t *testing.T) {
-	s := server(t, New(Config{}))
+	s := server(t, New(Config{Logger: quiet}))
 	good := reviewOf(admissionv1.Create, cm(nodeRoles, nil), nil)
 	var unknown map[string]any
 	_ = json.Unmarshal(good, &unknown)
@@ -194,7 +197,7 @@ func (b backendAsked) Explain(context.Context, mapping.Identity) mapping.Trace {
 // TestDeadlineAndPanic: a review that cannot finish in time, or panics,
 // answers allowed: false with a message, not an HTTP error.
 func TestDeadlineAndPanic(t *testing.T) {
-	slow := New(Config{Deadline: 200 * time.Millisecond, Lint: lint.Options{Earlier: []mapping.Mapper{backendAsked{delay: 3 * time.Second}}}})
+	slow := New(Config{Logger: quiet, Deadline: 200 * time.Millisecond, Lint: lint.Options{Earlier: []mapping.Mapper{backendAsked{delay: 3 * time.Second}}}})
 	start := time.Now()
 	code, r, raw := post(t, server(t, slow), "application/json", reviewOf(admissionv1.Create, cm(nodeRoles, nil), nil))
 	if code != 200 || r.Allowed || !strings.Contains(r.Result.Message, "could not check this edit within 200ms") {
@@ -203,7 +206,7 @@ func TestDeadlineAndPanic(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("answered after %s", d)
 	}
-	broken := New(Config{Lint: lint.Options{Earlier: []mapping.Mapper{backendAsked{panic: true}}}})
+	broken := New(Config{Logger: quiet, Lint: lint.Options{Earlier: []mapping.Mapper{backendAsked{panic: true}}}})
 	code, r, raw = post(t, server(t, broken), "application/json", reviewOf(admissionv1.Create, cm(nodeRoles, nil), nil))
 	if code != 200 || r.Allowed || !strings.Contains(r.Result.Message, "internal error") {
 		t.Errorf("panic: %s", raw)

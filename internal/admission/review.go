@@ -161,7 +161,7 @@ func answer(fs []lint.Finding, lost []string) *admissionv1.AdmissionResponse {
 		return allow(warns)
 	}
 	var b strings.Builder
-	b.WriteString("iamgate refused this aws-auth edit")
+	b.WriteString("iamgate refused this edit")
 	for _, l := range lost {
 		b.WriteString("; " + l)
 	}

@@ -51,6 +51,9 @@ func (l *fileLinter) crdSection(r *yaml.Node, top map[string]*yaml.Node, i int) 
 		case "userID":
 			e.UserID = v.Value
 		case "groups":
+			if isNullNode(v) {
+				continue
+			}
 			if v.Kind != yaml.SequenceNode {
 				problem(v.Line, fmt.Errorf("spec.groups must be a list of strings"))
 				continue
