@@ -192,7 +192,9 @@ func (b backendAsked) Map(ctx context.Context, _ mapping.Identity) (*mapping.Res
 	}
 	return nil, mapping.ErrNotMapped
 }
-func (b backendAsked) Explain(context.Context, mapping.Identity) mapping.Trace { return mapping.Trace{} }
+func (b backendAsked) Explain(context.Context, mapping.Identity) mapping.Trace {
+	return mapping.Trace{}
+}
 
 // TestDeadlineAndPanic: a review that cannot finish in time, or panics,
 // answers allowed: false with a message, not an HTTP error.
