@@ -116,8 +116,9 @@ func isNodeish(e mapping.Entry) bool {
 
 // nodeShape says what a node-role entry lacks, "" when it has the shape EKS
 // writes: groups system:bootstrappers and system:nodes, username
-// system:node:{{EC2PrivateDNSName}} (Fargate: {{SessionName}} on the pod
-// execution role, with system:node-proxier).
+// system:node:{{EC2PrivateDNSName}} ({{SessionName}} for Fargate pod
+// execution roles and hybrid nodes, which EKS writes with or without
+// system:node-proxier).
 func nodeShape(e mapping.Entry) string {
 	var missing []string
 	for _, g := range []string{groupBootstrappers, groupNodes} {
@@ -131,8 +132,6 @@ func nodeShape(e mapping.Entry) string {
 		return fmt.Sprintf("a node role entry (groups %s) must have username %s, not %q: nodes cannot register otherwise", strings.Join(e.Groups, ", "), NodeUsername, e.Username)
 	case len(missing) > 0:
 		return fmt.Sprintf("a node role entry must have the groups system:bootstrappers and system:nodes; add %s or nodes cannot join", strings.Join(missing, " and "))
-	case fargate && !slices.Contains(e.Groups, groupNodeProxier):
-		return "a Fargate pod execution role entry must also have the group system:node-proxier; add it or Fargate pods cannot run"
 	}
 	return ""
 }
