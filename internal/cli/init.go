@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -97,7 +98,28 @@ func runInit(cmd *cobra.Command, o *initOptions, deps Deps, streams Streams) err
 	if kcPath != "" {
 		fmt.Fprintf(streams.Out, "wrote %s (pass it to kube-apiserver --authentication-token-webhook-config-file)\n", kcPath)
 	}
+	vwPath, err := writeValidatingWebhook(c, res.CAPEM)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(streams.Out, "wrote %s (kubectl apply -f it to have iamgate check aws-auth edits)\n", vwPath)
 	return nil
+}
+
+// writeValidatingWebhook writes the admission webhook registration next to
+// the webhook kubeconfig (in the state dir when none is generated), with
+// the same host, port and CA.
+func writeValidatingWebhook(c *config.Config, caPEM []byte) (string, error) {
+	dir := c.Server.StateDir
+	if c.Server.GenerateKubeconfig != "" {
+		dir = filepath.Dir(c.Server.GenerateKubeconfig)
+	}
+	path := filepath.Join(dir, certs.ValidatingWebhookFile)
+	_, _, host := certNames(&c.Server)
+	if err := certs.WriteValidatingWebhook(path, host, c.Server.Port, caPEM); err != nil {
+		return "", err
+	}
+	return path, nil
 }
 
 // ensureServingFiles creates or renews the certificates and (unless

@@ -110,6 +110,7 @@ It reads aws-iam-authenticator's config files and flags unchanged.`,
 		NewExplainCommand(deps, streams),
 		NewGraphCommand(deps, streams),
 		NewExportCommand(deps, streams),
+		NewLintCommand(deps, streams),
 	)
 	for _, sub := range root.Commands() {
 		if slices.Contains(aiaCommands, sub.Name()) {

@@ -9,8 +9,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/iamgate/iamgate/internal/admission"
 	"github.com/iamgate/iamgate/internal/certs"
 	"github.com/iamgate/iamgate/internal/config"
+	"github.com/iamgate/iamgate/internal/lint"
 	"github.com/iamgate/iamgate/internal/mapping"
 	"github.com/iamgate/iamgate/internal/mapping/rules"
 	"github.com/iamgate/iamgate/internal/metrics/aiacompat"
@@ -113,6 +115,7 @@ func runServer(cmd *cobra.Command, o *serverFlags, deps Deps, streams Streams) e
 		Registry:         reg,
 		Now:              deps.Now,
 		Version:          Version,
+		Admission:        admission.New(admission.Config{Lint: lint.Options{Rules: mappingOptions(c, config.BackendEKSConfigMap)}, Logger: log}),
 	})
 	if err != nil {
 		return fmt.Errorf("start server: %w", err)

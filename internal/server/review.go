@@ -33,6 +33,9 @@ func (s *Server) newMux() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/authenticate", s.handleAuthenticate)
 	mux.HandleFunc("/healthz", s.handleHealthz)
+	if s.cfg.Admission != nil {
+		mux.Handle("/validate", s.cfg.Admission)
+	}
 	return s.recoverDeny(mux)
 }
 

@@ -74,6 +74,10 @@ type Config struct {
 	// Version labels iamgate_build_info; "" means "dev".
 	Version string
 
+	// Admission, when set, serves POST /validate on the TLS listener (the
+	// aws-auth validating webhook).
+	Admission http.Handler
+
 	// ShutdownTimeout bounds how long Run waits for in-flight reviews
 	// after ctx is cancelled; 0 means DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
