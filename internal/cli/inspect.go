@@ -25,6 +25,7 @@ type adminFlags struct {
 	kubeconfig  string
 	backendMode []string
 	wait        time.Duration
+	gates       string
 }
 
 func (f *adminFlags) addFlags(fs *pflag.FlagSet) {
@@ -32,6 +33,7 @@ func (f *adminFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig for the live aws-auth ConfigMap and IAMIdentityMapping objects (default: $KUBECONFIG, ~/.kube/config when --backend-mode names them)")
 	fs.StringSliceVar(&f.backendMode, "backend-mode", nil, "backends to read, in order (default: the config file's; with --kubeconfig and no config, EKSConfigMap)")
 	fs.DurationVar(&f.wait, "timeout", 20*time.Second, "how long to wait for each live backend's first read")
+	fs.StringVar(&f.gates, "feature-gates", "", "the server's --feature-gates, e.g. SSORoleMatch=true (they change what entries match)")
 }
 
 // config loads what f names. Without -c it is an empty config whose
@@ -46,6 +48,11 @@ func (f *adminFlags) config(getenv func(string) string) (*config.Config, error) 
 	}
 	if len(f.backendMode) > 0 {
 		c.Server.BackendMode = f.backendMode
+	}
+	if f.gates != "" {
+		if err := c.SetFeatureGates(f.gates); err != nil {
+			return nil, fmt.Errorf("--feature-gates: %w", err)
+		}
 	}
 	if f.kubeconfig != "" {
 		c.Server.Kubeconfig = f.kubeconfig
