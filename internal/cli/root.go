@@ -105,6 +105,8 @@ It reads aws-iam-authenticator's config files and flags unchanged.`,
 		NewResolveIDsCommand(deps, streams),
 		NewVersionCommand(deps, streams),
 		NewExplainCommand(deps, streams),
+		NewWhoCanCommand(deps, streams),
+		NewWhoamiCommand(deps, streams),
 	)
 	for _, sub := range root.Commands() {
 		if slices.Contains(aiaCommands, sub.Name()) {
