@@ -134,15 +134,17 @@ func runWhoCan(ctx context.Context, deps Deps, streams Streams, o *whoCanOptions
 	if err != nil {
 		return err
 	}
+	// RBAC first: a kubeconfig without the diagnostics' permissions is
+	// told so at once, not after the live backends' wait.
+	snap, err := rbacview.Load(ctx, cs)
+	if err != nil {
+		return fmt.Errorf("rbac of %s: %w", rc.Host, err)
+	}
 	opened, err := openBackends(ctx, c, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), o.wait)
 	if err != nil {
 		return err
 	}
 	defer opened.Close()
-	snap, err := rbacview.Load(ctx, cs)
-	if err != nil {
-		return fmt.Errorf("rbac of %s: %w", rc.Host, err)
-	}
 	ans, err := whoCan(ctx, cs, snap, opened.Tables, req, o.workers)
 	if err != nil {
 		return fmt.Errorf("ask %s: %w", rc.Host, err)
