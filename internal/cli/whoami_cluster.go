@@ -39,7 +39,7 @@ func (r *whoamiReport) askCluster(ctx context.Context, path, kubeContext, tok st
 	}
 	rc := &rest.Config{Host: base.Host, APIPath: base.APIPath, BearerToken: tok, Timeout: 20 * time.Second,
 		TLSClientConfig: rest.TLSClientConfig{Insecure: base.Insecure, ServerName: base.ServerName, CAFile: base.CAFile, CAData: base.CAData},
-		Proxy: base.Proxy, UserAgent: "iamgate-whoami"}
+		Proxy:           base.Proxy, UserAgent: "iamgate-whoami"}
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
