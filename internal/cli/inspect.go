@@ -65,9 +65,10 @@ func (f *adminFlags) config(getenv func(string) string) (*config.Config, error) 
 		} else {
 			c.Server.BackendMode = []string{config.BackendMountedFile}
 		}
-	} else if f.kubeconfig != "" && f.configFile != "" && !slices.Contains(c.Server.BackendMode, config.BackendEKSConfigMap) &&
+	} else if f.kubeconfig != "" && f.configFile != "" && len(f.backendMode) == 0 && !slices.Contains(c.Server.BackendMode, config.BackendEKSConfigMap) &&
 		!slices.Contains(c.Server.BackendMode, config.BackendCRD) {
-		// Asked to look at the cluster: its aws-auth comes after the file.
+		// Asked to look at the cluster: its aws-auth comes after the file
+		// (an explicit --backend-mode is taken as written).
 		c.Server.BackendMode = append(slices.Clone(c.Server.BackendMode), config.BackendEKSConfigMap)
 	}
 	if c.ClusterID == "" {
