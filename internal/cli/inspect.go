@@ -60,9 +60,14 @@ func (f *adminFlags) config(getenv func(string) string) (*config.Config, error) 
 		c.Server.Kubeconfig = getenv("KUBECONFIG")
 	}
 	if len(c.Server.BackendMode) == 0 {
-		if f.kubeconfig != "" {
+		switch {
+		case f.kubeconfig != "" && f.configFile != "":
+			// The file's own mappings (the server's default backend), then
+			// the cluster's aws-auth.
+			c.Server.BackendMode = []string{config.BackendMountedFile, config.BackendEKSConfigMap}
+		case f.kubeconfig != "":
 			c.Server.BackendMode = []string{config.BackendEKSConfigMap}
-		} else {
+		default:
 			c.Server.BackendMode = []string{config.BackendMountedFile}
 		}
 	} else if f.kubeconfig != "" && f.configFile != "" && len(f.backendMode) == 0 && !slices.Contains(c.Server.BackendMode, config.BackendEKSConfigMap) &&
@@ -181,5 +186,9 @@ func (f *adminFlags) restConfig(getenv func(string) string) (rc *rest.Config, ok
 		return nil, true, fmt.Errorf("kubeconfig %s: %w", path, err)
 	}
 	rc.UserAgent = "iamgate-diagnostics"
+	// who-can sends one SubjectAccessReview per distinct username and
+	// groups: client-go's default 5 requests/s would make 2,000 of them
+	// take minutes. The apiserver's own priority and fairness still applies.
+	rc.QPS, rc.Burst = 500, 1000
 	return rc, true, nil
 }
