@@ -216,6 +216,11 @@ func TestAPIServerDiagnostics(t *testing.T) {
 			}
 		}
 
+		_, errs := dgRun(t, deps, 1, append([]string{"who-can", "get", "podz"}, admin...)...)
+		if !strings.Contains(errs, `the cluster serves no resource "podz"`) {
+			t.Errorf("who-can get podz: %q", errs)
+		}
+
 		out, _ = dgRun(t, deps, 0, append([]string{"who-can", "get", "pods", "-n", "apps"}, admin...)...)
 		for _, want := range []string{"sso Dev in " + dgAccount, "clusterrolebinding/sso-devs", "role/automation/K10Operator", "clusterrolebinding/k10-basic",
 			"ci:{{SessionName}}"} {
