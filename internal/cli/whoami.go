@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -28,8 +30,10 @@ the credential source, the ARN STS reports, the canonical ARN an aws-auth
 entry must name, the STS host and region a token is signed for, the cluster
 id bound into it, and when the token and the credentials expire.
 
-With --kubeconfig (or $KUBECONFIG) it signs a fresh token and sends it to that
-cluster in a SelfSubjectReview (what "kubectl auth whoami" does), printing the
+With --kubeconfig (or $KUBECONFIG, or when kubectl's current context in
+~/.kube/config signs with iamgate, aws-iam-authenticator or "aws eks
+get-token", whose cluster id is then used when -i is not given) it signs a
+fresh token and sends it to that cluster in a SelfSubjectReview (what "kubectl auth whoami" does), printing the
 username, groups and extra the cluster assigned. On "Unauthorized" it lists
 the usual causes, most likely first, each with the command that checks it;
 causes it could confirm (another cluster id or profile in the kubeconfig's
@@ -40,6 +44,9 @@ The token is never printed. Exit status: 0 when the cluster accepted the token
 
 const whoamiExample = `  # Your identity, and the token iamgate would send for cluster "prod"
   iamgate whoami -i prod
+
+  # What kubectl's current context (an iamgate exec plugin) gets from its cluster
+  iamgate whoami
 
   # As kubectl would use it, with the role it assumes: what does the cluster say?
   iamgate whoami -i prod --role arn:aws:iam::111122223333:role/k8s-admin --kubeconfig ~/.kube/config
@@ -72,7 +79,7 @@ func NewWhoamiCommand(deps Deps, streams Streams) *cobra.Command {
 	for _, n := range []string{"token-only", "cache", "no-cache", "debug"} {
 		_ = f.MarkHidden(n) // token's output and cache flags: nothing to do here
 	}
-	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of the cluster to ask (default $KUBECONFIG; none: the cluster is not asked)")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of the cluster to ask (default $KUBECONFIG, else ~/.kube/config when its context signs with iamgate)")
 	f.StringVar(&o.kubeContext, "context", "", "kubeconfig context to use (default: its current context)")
 	f.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
 	return cmd
@@ -84,6 +91,29 @@ func runWhoami(ctx context.Context, deps Deps, streams Streams, o *whoamiOptions
 	}
 	getenv := tokenEnv(deps)
 	o.ApplyEnv(getenv)
+	kc := o.kubeconfig
+	if kc == "" {
+		kc = getenv("KUBECONFIG")
+	}
+	ask := kc != "" || o.kubeContext != ""
+	if kc == "" {
+		// kubectl's default, read now (client-go fixes it at start-up).
+		if home := getenv("HOME"); home != "" {
+			if p := filepath.Join(home, ".kube", "config"); fileExists(p) {
+				kc = p
+			}
+		}
+	}
+	idFrom := ""
+	if id, ok := iamContext(kc, o.kubeContext); ok {
+		// kubectl's context signs with iamgate (or aws-iam-authenticator,
+		// aws eks get-token): ask its cluster, for its cluster id unless -i
+		// says otherwise.
+		ask = true
+		if o.ClusterID == "" && id != "" {
+			o.ClusterID, idFrom = id, "kubectl's exec plugin"
+		}
+	}
 	if err := o.Validate(); err != nil {
 		return err
 	}
@@ -122,7 +152,7 @@ func runWhoami(ctx context.Context, deps Deps, streams Streams, o *whoamiOptions
 	if err := rep.callerIdentity(ctx, cfg, deps.now); err != nil {
 		return err
 	}
-	rep.Token = whoamiToken{ClusterID: o.ClusterID, STSHost: host, SigningRegion: signingRegion, CredentialsEndpoint: awscreds.STSEndpoint(cfg)}
+	rep.Token = whoamiToken{ClusterID: o.ClusterID, ClusterIDFrom: idFrom, STSHost: host, SigningRegion: signingRegion, CredentialsEndpoint: awscreds.STSEndpoint(cfg)}
 	var tok string
 	if o.ClusterID != "" {
 		var exp time.Time
@@ -133,11 +163,7 @@ func runWhoami(ctx context.Context, deps Deps, streams Streams, o *whoamiOptions
 		exp = exp.UTC()
 		rep.Token.Expires = &exp
 	}
-	kc := o.kubeconfig
-	if kc == "" {
-		kc = getenv("KUBECONFIG")
-	}
-	if kc != "" || o.kubeContext != "" {
+	if ask {
 		if o.ClusterID == "" {
 			return errors.New("cluster id not specified (-i or " + tokenflags.ClusterIDEnv + "): asking the cluster needs a token for it")
 		}
@@ -191,4 +217,9 @@ func entryFor(a arn.ARN) string {
 		return "mapUsers: - userarn: " + c.String()
 	}
 	return "no aws-auth entry names a " + a.Type + " directly: map its account (mapAccounts: " + a.AccountID + ")"
+}
+
+func fileExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && !fi.IsDir()
 }

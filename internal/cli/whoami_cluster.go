@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -68,6 +69,35 @@ func (r *whoamiReport) askCluster(ctx context.Context, path, kubeContext, tok st
 		return fmt.Errorf("%s has no SelfSubjectReview API (Kubernetes before 1.28): the token could not be tried there", base.Host)
 	}
 	return rbacview.Explain(err, "create", "selfsubjectreviews.authentication.k8s.io", "")
+}
+
+// iamContext reads the kubeconfig kubectl would use (path, else the
+// default rules) and reports whether the context's user signs tokens with
+// iamgate, aws-iam-authenticator or "aws eks get-token", and for which
+// cluster id. A kubeconfig that cannot be read is simply not kubectl's
+// context here; asking it later reports the error.
+func iamContext(path, kubeContext string) (clusterID string, ok bool) {
+	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: path}
+	if path == "" {
+		rules = clientcmd.NewDefaultClientConfigLoadingRules()
+	}
+	raw, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).RawConfig()
+	if err != nil {
+		return "", false
+	}
+	ex := execOf(raw, currentContext(raw, kubeContext))
+	if ex == nil {
+		return "", false
+	}
+	switch filepath.Base(ex.Command) {
+	case "iamgate", "iamgate-core", "aws-iam-authenticator":
+		return execArg(ex.Args, "-i", "--cluster-id"), true
+	case "aws":
+		if slices.Contains(ex.Args, "get-token") {
+			return execArg(ex.Args, "--cluster-name"), true
+		}
+	}
+	return "", false
 }
 
 func currentContext(raw clientcmdapi.Config, override string) string {

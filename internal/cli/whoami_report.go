@@ -39,6 +39,7 @@ type whoamiCaller struct {
 
 type whoamiToken struct {
 	ClusterID           string     `json:"clusterID,omitempty"`
+	ClusterIDFrom       string     `json:"clusterIDFrom,omitempty"`
 	STSHost             string     `json:"stsHost"`
 	SigningRegion       string     `json:"signingRegion"`
 	CredentialsEndpoint string     `json:"credentialsEndpoint,omitempty"`
@@ -80,7 +81,11 @@ func (r *whoamiReport) print(w io.Writer) error {
 	}
 	t := r.Token
 	b.WriteString("\ntoken\n")
-	fmt.Fprintf(&b, "  cluster id:    %s\n", orNone(t.ClusterID, "(none: pass -i to make one)"))
+	fmt.Fprintf(&b, "  cluster id:    %s", orNone(t.ClusterID, "(none: pass -i to make one)"))
+	if t.ClusterIDFrom != "" {
+		fmt.Fprintf(&b, " (from %s)", t.ClusterIDFrom)
+	}
+	b.WriteString("\n")
 	fmt.Fprintf(&b, "  signed for:    %s (region %s)\n", t.STSHost, t.SigningRegion)
 	if t.CredentialsEndpoint != "" {
 		fmt.Fprintf(&b, "  credentials endpoint: %s (used to get credentials only)\n", t.CredentialsEndpoint)

@@ -278,6 +278,26 @@ func TestAPIServerDiagnostics(t *testing.T) {
 			t.Errorf("whoami as bob: %s\nkubectl auth whoami: %+v", out, u)
 		}
 
+		// From kubectl's context: no -i, no --kubeconfig; the cluster id
+		// comes from the exec plugin's args in ~/.kube/config.
+		home := t.TempDir()
+		b, err := os.ReadFile(kc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(home, ".kube"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(home, ".kube", "config"), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("HOME", home)
+		t.Setenv("KUBECONFIG", "")
+		out, _ = dgRun(t, deps, 0, "whoami")
+		if !strings.Contains(out, "cluster id:    e2e-cluster (from kubectl's exec plugin)") || !strings.Contains(out, "username:      bob") {
+			t.Errorf("whoami from kubectl's context:\n%s", out)
+		}
+
 		use(eve)
 		out, errs := dgRun(t, deps, 2, "whoami", "-i", c.id, "--kubeconfig", c.kubeconfigFor(t, eve, c.id))
 		for _, want := range []string{"Unauthorized", "1. wrong cluster id", "wrong account: STS reports account " + dgAccount, "check: "} {
