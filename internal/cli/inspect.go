@@ -25,6 +25,7 @@ type adminFlags struct {
 	kubeconfig  string
 	backendMode []string
 	wait        time.Duration
+	gates       string
 }
 
 func (f *adminFlags) addFlags(fs *pflag.FlagSet) {
@@ -32,6 +33,7 @@ func (f *adminFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig for the live aws-auth ConfigMap and IAMIdentityMapping objects (default: $KUBECONFIG, ~/.kube/config when --backend-mode names them)")
 	fs.StringSliceVar(&f.backendMode, "backend-mode", nil, "backends to read, in order (default: the config file's; with --kubeconfig and no config, EKSConfigMap)")
 	fs.DurationVar(&f.wait, "timeout", 20*time.Second, "how long to wait for each live backend's first read")
+	fs.StringVar(&f.gates, "feature-gates", "", "the server's --feature-gates, e.g. SSORoleMatch=true (they change what entries match)")
 }
 
 // config loads what f names. Without -c it is an empty config whose
@@ -47,20 +49,31 @@ func (f *adminFlags) config(getenv func(string) string) (*config.Config, error) 
 	if len(f.backendMode) > 0 {
 		c.Server.BackendMode = f.backendMode
 	}
+	if f.gates != "" {
+		if err := c.SetFeatureGates(f.gates); err != nil {
+			return nil, fmt.Errorf("--feature-gates: %w", err)
+		}
+	}
 	if f.kubeconfig != "" {
 		c.Server.Kubeconfig = f.kubeconfig
 	} else if c.Server.Kubeconfig == "" {
 		c.Server.Kubeconfig = getenv("KUBECONFIG")
 	}
 	if len(c.Server.BackendMode) == 0 {
-		if f.kubeconfig != "" {
+		switch {
+		case f.kubeconfig != "" && f.configFile != "":
+			// The file's own mappings (the server's default backend), then
+			// the cluster's aws-auth.
+			c.Server.BackendMode = []string{config.BackendMountedFile, config.BackendEKSConfigMap}
+		case f.kubeconfig != "":
 			c.Server.BackendMode = []string{config.BackendEKSConfigMap}
-		} else {
+		default:
 			c.Server.BackendMode = []string{config.BackendMountedFile}
 		}
-	} else if f.kubeconfig != "" && f.configFile != "" && !slices.Contains(c.Server.BackendMode, config.BackendEKSConfigMap) &&
+	} else if f.kubeconfig != "" && f.configFile != "" && len(f.backendMode) == 0 && !slices.Contains(c.Server.BackendMode, config.BackendEKSConfigMap) &&
 		!slices.Contains(c.Server.BackendMode, config.BackendCRD) {
-		// Asked to look at the cluster: its aws-auth comes after the file.
+		// Asked to look at the cluster: its aws-auth comes after the file
+		// (an explicit --backend-mode is taken as written).
 		c.Server.BackendMode = append(slices.Clone(c.Server.BackendMode), config.BackendEKSConfigMap)
 	}
 	if c.ClusterID == "" {
@@ -173,5 +186,9 @@ func (f *adminFlags) restConfig(getenv func(string) string) (rc *rest.Config, ok
 		return nil, true, fmt.Errorf("kubeconfig %s: %w", path, err)
 	}
 	rc.UserAgent = "iamgate-diagnostics"
+	// who-can sends one SubjectAccessReview per distinct username and
+	// groups: client-go's default 5 requests/s would make 2,000 of them
+	// take minutes. The apiserver's own priority and fairness still applies.
+	rc.QPS, rc.Burst = 500, 1000
 	return rc, true, nil
 }

@@ -111,6 +111,8 @@ It reads aws-iam-authenticator's config files and flags unchanged.`,
 		NewGraphCommand(deps, streams),
 		NewExportCommand(deps, streams),
 		NewLintCommand(deps, streams),
+		NewWhoCanCommand(deps, streams),
+		NewWhoamiCommand(deps, streams),
 	)
 	for _, sub := range root.Commands() {
 		if slices.Contains(aiaCommands, sub.Name()) {
