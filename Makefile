@@ -68,6 +68,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s ./internal/arn
 	$(GO) test -run '^$$' -fuzz '^FuzzValidate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s ./internal/token
 	$(GO) test -run '^$$' -fuzz '^FuzzLint$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s ./internal/lint
+	$(GO) test -run '^$$' -fuzz '^FuzzParseData$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s ./internal/mapping/awsauth
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSectionYAML$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s ./internal/mapping/awsauth
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s ./internal/config
+	$(GO) test -run '^$$' -fuzz '^FuzzReviewDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s ./internal/server
 
 bench: build
 	hack/bench-token.sh

@@ -112,7 +112,7 @@ type testPKI struct {
 	keyFile  string
 }
 
-func newPKI(t *testing.T) *testPKI {
+func newPKI(t testing.TB) *testPKI {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	must(t, err)
@@ -133,7 +133,7 @@ func newPKI(t *testing.T) *testPKI {
 }
 
 // writeLeaf writes a new leaf signed by the CA, each file atomically.
-func (p *testPKI) writeLeaf(t *testing.T, serial int64) {
+func (p *testPKI) writeLeaf(t testing.TB, serial int64) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	must(t, err)
@@ -151,14 +151,14 @@ func (p *testPKI) writeLeaf(t *testing.T, serial int64) {
 	writeAtomic(t, p.certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 }
 
-func writeAtomic(t *testing.T, path string, data []byte) {
+func writeAtomic(t testing.TB, path string, data []byte) {
 	t.Helper()
 	tmp := path + ".tmp"
 	must(t, os.WriteFile(tmp, data, 0o600))
 	must(t, os.Rename(tmp, path))
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
