@@ -32,7 +32,7 @@ var (
 )
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	now, latency, f, reqID := s.begin(r.Host)
+	now, latency, f, b, reqID := s.begin(r.Host)
 	defer s.end()
 	if latency > 0 {
 		t := time.NewTimer(latency)
@@ -42,6 +42,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			t.Stop()
 			return
 		}
+	}
+	if b != 0 {
+		s.serveBreak(w, r, b, reqID)
+		return
 	}
 	jsonOut := strings.Contains(r.Header.Get("Accept"), "application/json")
 	if f != nil {

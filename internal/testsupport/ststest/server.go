@@ -44,20 +44,25 @@ type fault struct {
 
 // Server is a running STS double. Its methods are safe for concurrent use.
 type Server struct {
-	ca  *authority
-	ln  net.Listener
-	srv *http.Server
+	ca    *authority
+	rogue *authority // signs the certificates of SetUntrustedTLS
+	ln    net.Listener
+	srv   *http.Server
 
 	mu      sync.Mutex
 	now     func() time.Time
 	keys    map[string]*key
 	latency time.Duration
 	faults  []fault
-	calls   int
-	byHost  map[string]int
-	reqSeq  uint64
-	active  int // requests being answered now
-	peak    int // most requests answered at once
+	breaks  []Break
+	conns   map[net.Conn]struct{}
+	// untrusted makes handshakes use rogue (SetUntrustedTLS).
+	untrusted bool
+	calls     int
+	byHost    map[string]int
+	reqSeq    uint64
+	active    int // requests being answered now
+	peak      int // most requests answered at once
 }
 
 // Option configures New.
@@ -72,17 +77,23 @@ func New(opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	rogue, err := newAuthority()
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	s := &Server{ca: ca, ln: ln, now: time.Now, keys: map[string]*key{}, byHost: map[string]int{}}
+	s := &Server{ca: ca, rogue: rogue, ln: ln, now: time.Now, keys: map[string]*key{}, byHost: map[string]int{},
+		conns: map[net.Conn]struct{}{}}
 	for _, o := range opts {
 		o(s)
 	}
 	s.srv = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
-		TLSConfig:         &tls.Config{GetCertificate: ca.getCertificate, MinVersion: tls.VersionTLS12},
+		TLSConfig:         &tls.Config{GetCertificate: s.getCertificate, MinVersion: tls.VersionTLS12},
+		ConnState:         s.trackConn,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          log.New(discard{}, "", 0),
 	}
@@ -250,7 +261,7 @@ func (s *Server) Transport() *http.Transport {
 }
 
 // begin counts a request and returns the settings it runs under.
-func (s *Server) begin(host string) (now time.Time, latency time.Duration, f *fault, reqID string) {
+func (s *Server) begin(host string) (now time.Time, latency time.Duration, f *fault, b Break, reqID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
@@ -258,11 +269,13 @@ func (s *Server) begin(host string) (now time.Time, latency time.Duration, f *fa
 	s.reqSeq++
 	s.active++
 	s.peak = max(s.peak, s.active)
-	if len(s.faults) > 0 {
+	if len(s.breaks) > 0 {
+		b, s.breaks = s.breaks[0], s.breaks[1:]
+	} else if len(s.faults) > 0 {
 		f = &s.faults[0]
 		s.faults = s.faults[1:]
 	}
-	return s.now(), s.latency, f, fmt.Sprintf("00000000-0000-4000-8000-%012x", s.reqSeq)
+	return s.now(), s.latency, f, b, fmt.Sprintf("00000000-0000-4000-8000-%012x", s.reqSeq)
 }
 
 // end marks a request begun with begin as answered.
