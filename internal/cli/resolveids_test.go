@@ -13,8 +13,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/iamgate/iamgate/internal/testsupport/moto"
 	"github.com/iamgate/iamgate/internal/testsupport/kube"
+	"github.com/iamgate/iamgate/internal/testsupport/moto"
 )
 
 func resolveIDsRun(t *testing.T, args ...string) (code int, stdout, stderr string) {

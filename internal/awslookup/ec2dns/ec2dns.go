@@ -24,8 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"golang.org/x/time/rate"
 
-	"github.com/iamgate/iamgate/internal/scrub"
 	"github.com/iamgate/iamgate/internal/awslookup/internal/ttlcache"
+	"github.com/iamgate/iamgate/internal/scrub"
 )
 
 // Defaults for zero Options fields. QPS and Burst are aws-iam-authenticator's

@@ -32,8 +32,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/iamgate/iamgate/internal/arn"
-	"github.com/iamgate/iamgate/internal/scrub"
 	"github.com/iamgate/iamgate/internal/awslookup/internal/ttlcache"
+	"github.com/iamgate/iamgate/internal/scrub"
 )
 
 // Defaults for zero Options fields.

@@ -107,8 +107,8 @@ type Backend struct {
 	// aiaWatchFailures is aws-iam-authenticator's name for failed
 	// lists and watches, for dashboards built on it.
 	aiaWatchFailures prometheus.Counter
-	metrics     *live.Metrics
-	started     atomic.Bool
+	metrics          *live.Metrics
+	started          atomic.Bool
 
 	mu      sync.Mutex // serializes loads and guards the fields below
 	lastRV  string     // resourceVersion last processed, applied or not

@@ -11,8 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/iamgate/iamgate/internal/mapping"
-	"github.com/iamgate/iamgate/internal/mapping/live"
 	"github.com/iamgate/iamgate/internal/mapping/conformance"
+	"github.com/iamgate/iamgate/internal/mapping/live"
 	"github.com/iamgate/iamgate/internal/mapping/rules"
 	"github.com/iamgate/iamgate/internal/testsupport/kube"
 )

@@ -19,7 +19,7 @@ func TestEventsScrubbed(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, data := range []map[string]string{
-		{"mapRoles": "- rolearn: arn:aws:iam::444455556666:role/a\n  username: system:admin\n"}, // skipped entry
+		{"mapRoles": "- rolearn: arn:aws:iam::444455556666:role/a\n  username: system:admin\n"},                                                   // skipped entry
 		{"mapRoles": "- rolearn: arn:aws:iam::444455556666:role/*\n  username: a\n- rolearn: arn:aws:iam::444455556666:role/*x\n  username: b\n"}, // refused
 	} {
 		b.mu.Lock()

@@ -11,8 +11,8 @@ import (
 
 	"github.com/iamgate/iamgate/internal/certs"
 	"github.com/iamgate/iamgate/internal/cli"
-	"github.com/iamgate/iamgate/internal/testsupport/ststest"
 	"github.com/iamgate/iamgate/internal/testsupport/kube"
+	"github.com/iamgate/iamgate/internal/testsupport/ststest"
 )
 
 // The validating webhook scenarios: "iamgate init" writes

@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/iamgate/iamgate/internal/cli"
-	"github.com/iamgate/iamgate/internal/testsupport/ststest"
 	"github.com/iamgate/iamgate/internal/testsupport/moto"
+	"github.com/iamgate/iamgate/internal/testsupport/ststest"
 )
 
 // The diagnostics' seed scenario, in moto's account so that whoami's
